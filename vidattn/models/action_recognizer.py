@@ -1,0 +1,166 @@
+import keras
+from keras import ops
+
+from vidattn.layers.lstm_state_initializer import LSTMStateInitializer
+from vidattn.layers.soft_attention_lstm_cell import SoftAttentionLSTMCell
+from vidattn.models.video_classifier import VideoClassifier
+
+
+@keras.saving.register_keras_serializable(package="vidattn")
+class ActionRecognizer(VideoClassifier):
+    """The soft-attention action recognition model of the thesis, chapter 2.
+
+    A stack of LSTM layers reads one frame's feature cube per step through a
+    location softmax driven by the top layer's previous hidden state
+    (`vidattn.layers.SoftAttentionLSTMCell`); its initial states come from
+    MLPs of the mean feature (`vidattn.layers.LSTMStateInitializer`). At every
+    step a tanh hidden layer and a softmax (or sigmoid, multi-label) predict
+    the class; the clip's prediction is the mean over steps. The loss is
+    thesis eq. 2.7 (see `vidattn.models.VideoClassifier`).
+
+    Args:
+        num_classes: int. Number of action classes.
+        units: int. Width of every LSTM layer. Defaults to `512`.
+        num_layers: int. Number of LSTM layers. Defaults to `3`.
+        attention: str. `"linear"` (thesis eq. 2.4, default) or `"additive"`.
+        attention_units: int or `None`. Width of the additive attention.
+        head_units: int or `None`. Width of the tanh hidden layer of the
+            output head; defaults to `units`.
+        dropout: float. Dropout on all non-recurrent connections. Defaults to
+            `0.5`.
+        multi_label: bool. Sigmoid outputs and binary cross-entropy
+            (Hollywood2). Defaults to `False`.
+        attention_penalty: float. The penalty's weight lambda. Defaults to
+            `0.0`.
+        weight_decay: float. Weight decay gamma. Defaults to `1e-5`.
+        unroll: bool. Unroll the recurrence (needs a fixed number of frames).
+            Defaults to `False`.
+        seed: int or `None`. Seed of the dropout masks.
+        **kwargs: Base model arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: Feature cubes `(batch, frames, K, K, channels)`, or a dict
+            `{"features": ..., "frame_mask": (batch, frames) bool}`.
+        training: Python bool. Whether dropout is active.
+
+    Returns:
+        A dict: `"probabilities"` (batch, num_classes), the clip prediction;
+        `"step_probabilities"` and `"step_logits"` (batch, frames,
+        num_classes); `"attention"` (batch, frames, K, K), the location
+        softmax of every step.
+
+    Example:
+
+    >>> import numpy as np, vidattn
+    >>> features = np.random.rand(4, 6, 7, 7, 32).astype("float32")
+    >>> labels = np.array([0, 1, 2, 1])
+    >>> model = vidattn.models.ActionRecognizer(3, units=16, num_layers=2)
+    >>> model.compile()
+    >>> history = model.fit(features, labels, epochs=1, verbose=0)
+    >>> model.predict(features, verbose=0)["attention"].shape
+    (4, 6, 7, 7)
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        units=512,
+        num_layers=3,
+        attention="linear",
+        attention_units=None,
+        head_units=None,
+        dropout=0.5,
+        multi_label=False,
+        attention_penalty=0.0,
+        weight_decay=1e-5,
+        unroll=False,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(
+            num_classes=num_classes,
+            multi_label=multi_label,
+            attention_penalty=attention_penalty,
+            weight_decay=weight_decay,
+            **kwargs,
+        )
+        self.units = units
+        self.num_layers = num_layers
+        self.attention = attention
+        self.attention_units = attention_units
+        self.head_units = head_units
+        self.dropout = dropout
+        self.unroll = unroll
+        self.seed = seed
+        self.state_initializer = LSTMStateInitializer(
+            units, num_layers=num_layers, name="state_initializer"
+        )
+        self.cell = SoftAttentionLSTMCell(
+            units,
+            num_layers=num_layers,
+            attention=attention,
+            attention_units=attention_units,
+            dropout=dropout,
+            seed=seed,
+            name="soft_attention_lstm_cell",
+        )
+        self.recurrent = keras.layers.RNN(
+            self.cell, return_sequences=True, unroll=unroll, name="recurrent"
+        )
+        self.step_classifier = self.make_step_classifier(
+            head_units or units, dropout
+        )
+
+    def build(self, input_shape):
+        features_shape = (
+            input_shape["features"] if isinstance(input_shape, dict) else input_shape
+        )
+        grid_size, channels = self.check_features_shape(features_shape)
+        sequence_shape = (
+            features_shape[0],
+            features_shape[1],
+            grid_size * grid_size,
+            channels,
+        )
+        self.state_initializer.build(sequence_shape)
+        self.recurrent.build(sequence_shape)
+        hidden_shape = (features_shape[0], features_shape[1], self.units)
+        for layer in self.step_classifier:
+            layer.build(hidden_shape)
+            hidden_shape = layer.compute_output_shape(hidden_shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        features, frame_mask = self.unpack_inputs(inputs)
+        batch_size, frames, grid_size = ops.shape(features)[:3]
+        sequence = ops.reshape(
+            features,
+            (batch_size, frames, grid_size * grid_size, features.shape[-1]),
+        )
+        states = self.state_initializer(sequence, mask=frame_mask)
+        outputs = self.recurrent(
+            sequence, initial_state=states, mask=frame_mask, training=training
+        )
+        hidden, attention = self.cell.split_outputs(outputs)
+        for layer in self.step_classifier:
+            hidden = layer(hidden, training=training)
+        attention = ops.reshape(
+            attention, (batch_size, frames, grid_size, grid_size)
+        )
+        return self.predictions(hidden, frame_mask, attention=attention)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "num_layers": self.num_layers,
+                "attention": self.attention,
+                "attention_units": self.attention_units,
+                "head_units": self.head_units,
+                "dropout": self.dropout,
+                "unroll": self.unroll,
+                "seed": self.seed,
+            }
+        )
+        return config

@@ -112,10 +112,9 @@ class ActionRecognizer(VideoClassifier):
         )
 
     def build(self, input_shape):
-        features_shape = (
-            input_shape["features"] if isinstance(input_shape, dict) else input_shape
+        features_shape, grid_size, channels = self.check_features_shape(
+            input_shape
         )
-        grid_size, channels = self.check_features_shape(features_shape)
         sequence_shape = (
             features_shape[0],
             features_shape[1],

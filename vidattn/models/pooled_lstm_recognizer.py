@@ -105,10 +105,9 @@ class PooledLSTMRecognizer(VideoClassifier):
         )
 
     def build(self, input_shape):
-        features_shape = (
-            input_shape["features"] if isinstance(input_shape, dict) else input_shape
+        features_shape, grid_size, channels = self.check_features_shape(
+            input_shape
         )
-        grid_size, channels = self.check_features_shape(features_shape)
         batch_size, frames = features_shape[:2]
         self.state_initializer.build(
             (batch_size, frames, grid_size * grid_size, channels)

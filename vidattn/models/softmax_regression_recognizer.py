@@ -66,10 +66,9 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
         )
 
     def build(self, input_shape):
-        features_shape = (
-            input_shape["features"] if isinstance(input_shape, dict) else input_shape
+        features_shape, grid_size, channels = self.check_features_shape(
+            input_shape
         )
-        grid_size, channels = self.check_features_shape(features_shape)
         self.class_logits.build(
             (features_shape[0], features_shape[1], grid_size * grid_size * channels)
         )

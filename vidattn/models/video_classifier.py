@@ -83,9 +83,21 @@ class VideoClassifier(keras.Model):
         return inputs, None
 
     @staticmethod
-    def check_features_shape(shape):
-        """Validates a `(batch, frames, K, K, channels)` features shape."""
-        shape = tuple(shape)
+    def check_features_shape(input_shape):
+        """Validates the input shape; returns `(features_shape, K, channels)`.
+
+        `input_shape` is the shape of the features tensor, or a dict of shapes
+        with the key `"features"`.
+        """
+        if isinstance(input_shape, dict):
+            if "features" not in input_shape:
+                raise ValueError(
+                    'Expected a dict input with the key "features" (and '
+                    'optionally "frame_mask"). Received keys: '
+                    f"{sorted(input_shape)}"
+                )
+            input_shape = input_shape["features"]
+        shape = tuple(input_shape)
         if len(shape) != 5:
             raise ValueError(
                 "Expected features of shape (batch, frames, K, K, channels). "
@@ -99,7 +111,7 @@ class VideoClassifier(keras.Model):
             )
         if grid_height != grid_width:
             hint = ""
-            if grid_width == channels or grid_height > grid_width:
+            if grid_height > grid_width:
                 hint = (
                     " This looks channels-first: transpose each cube to "
                     "(K, K, channels)."
@@ -108,7 +120,7 @@ class VideoClassifier(keras.Model):
                 "Expected features of shape (batch, frames, K, K, channels) "
                 f"with a square K x K grid. Received: shape={shape}.{hint}"
             )
-        return grid_height, channels
+        return shape, grid_height, channels
 
     def make_step_classifier(self, head_units, dropout):
         """The thesis's output head: dropout, tanh hidden layer, dropout, logits."""

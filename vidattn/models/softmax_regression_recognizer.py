@@ -65,14 +65,10 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
             num_classes, dtype="float32", name="class_logits"
         )
 
-    def build(self, input_shape):
-        features_shape, grid_size, channels = self.check_features_shape(
-            input_shape
-        )
+    def build_layers(self, features_shape, grid_size, channels):
         self.class_logits.build(
             (features_shape[0], features_shape[1], grid_size * grid_size * channels)
         )
-        self.built = True
 
     def call(self, inputs, training=None):
         features, frame_mask = self.unpack_inputs(inputs)

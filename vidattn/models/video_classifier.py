@@ -122,6 +122,22 @@ class VideoClassifier(keras.Model):
             )
         return shape, grid_height, channels
 
+    def build(self, input_shape):
+        features_shape, grid_size, channels = self.check_features_shape(
+            input_shape
+        )
+        self.feature_grid = (grid_size, grid_size, channels)
+        self.build_layers(features_shape, grid_size, channels)
+        self.built = True
+
+    def build_layers(self, features_shape, grid_size, channels):
+        """Builds the subclass's layers for validated features."""
+        raise NotImplementedError
+
+    def input_spec_shape(self):
+        """`(K, K, channels)` of the features the built model takes."""
+        return self.feature_grid
+
     def make_step_classifier(self, head_units, dropout):
         """The thesis's output head: dropout, tanh hidden layer, dropout, logits."""
         return [

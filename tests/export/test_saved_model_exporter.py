@@ -1,0 +1,74 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import vidattn
+
+
+def make_features(frames=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(2, frames, 2, 2, 8)).astype("float32")
+
+
+@pytest.mark.parametrize(
+    "make_model",
+    [
+        lambda: vidattn.models.ActionRecognizer(3, units=8, num_layers=2),
+        lambda: vidattn.models.PooledLSTMRecognizer(3, "max", units=8, num_layers=1),
+    ],
+    ids=["attention", "max_pooled"],
+)
+def test_exported_signatures_give_the_outputs_of_predict(make_model, tmp_path):
+    model = make_model()
+    features = make_features()
+    expected = model.predict(features, verbose=0)
+    export_dir = vidattn.export.export_action_model(model, tmp_path / "model" / "1")
+    served = tf.saved_model.load(str(export_dir))
+    outputs = served.signatures["serving_default"](features=tf.constant(features))
+    for key in ("probabilities", "step_probabilities", "attention"):
+        if key in expected:
+            np.testing.assert_allclose(outputs[key].numpy(), expected[key], atol=1e-5)
+        else:
+            assert key not in outputs
+    # Any number of frames, and a mask for padded clips.
+    longer = make_features(frames=9, seed=1)
+    mask = np.ones((2, 9), bool)
+    mask[0, 6:] = False
+    masked = served.signatures["serve_with_mask"](
+        features=tf.constant(longer), frame_mask=tf.constant(mask)
+    )
+    np.testing.assert_allclose(
+        masked["probabilities"].numpy()[0],
+        model.predict(longer[:1, :6], verbose=0)["probabilities"][0],
+        atol=1e-5,
+    )
+
+
+def test_saved_model_cli_lists_the_serving_signature(tmp_path):
+    model = vidattn.models.ActionRecognizer(3, units=8, num_layers=1)
+    model(make_features())
+    export_dir = vidattn.export.export_action_model(model, tmp_path / "1")
+    shown = subprocess.run(
+        [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show",
+         "--dir", str(export_dir), "--tag_set", "serve", "--signature_def", "serving_default"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "features" in shown and "(-1, -1, 2, 2, 8)" in shown
+    assert "tensorflow/serving/predict" in shown
+    assert "attention" in shown
+
+
+def test_refuses_an_unbuilt_model_and_an_existing_directory(tmp_path):
+    model = vidattn.models.ActionRecognizer(3, units=8, num_layers=1)
+    with pytest.raises(ValueError, match="Expected a built model"):
+        vidattn.export.export_action_model(model, tmp_path / "1")
+    model(make_features())
+    (tmp_path / "1").mkdir()
+    with pytest.raises(ValueError, match="overwrite=True"):
+        vidattn.export.export_action_model(model, tmp_path / "1")
+    vidattn.export.export_action_model(model, tmp_path / "1", overwrite=True)
+    assert (tmp_path / "1" / "saved_model.pb").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".export-")]

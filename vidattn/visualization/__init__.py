@@ -1,0 +1,6 @@
+"""Attention maps as PNG strips and HTML reports."""
+
+from vidattn.visualization.attention_maps import attention_overlay
+from vidattn.visualization.attention_maps import attention_strip
+from vidattn.visualization.attention_maps import upsample_attention
+from vidattn.visualization.attention_maps import write_attention_report

@@ -1,0 +1,168 @@
+"""Attention maps drawn as in the thesis's figures.
+
+The location softmax of each step is upsampled over its frame; white shows
+where the model looks and brightness the strength of its focus. Like the
+thesis, the overlay's intensity is scaled uniformly: by the largest weight
+over all shown steps of a video, so that maps of different steps compare.
+"""
+
+import html
+import os
+import tempfile
+
+import numpy as np
+from PIL import Image
+from PIL import ImageDraw
+
+FRAME_DIMMING = 0.35
+
+
+def upsample_attention(attention, height, width):
+    """Bilinear upsampling of `(K, K)` weights to `(height, width)`, float32."""
+    attention = np.asarray(attention, dtype=np.float32)
+    if attention.ndim != 2 or attention.shape[0] != attention.shape[1]:
+        raise ValueError(
+            "Expected one step's attention of shape (K, K). Received: "
+            f"shape={attention.shape}"
+        )
+    image = Image.fromarray(attention, mode="F")
+    return np.asarray(image.resize((width, height), Image.BILINEAR))
+
+
+def attention_overlay(frames, attention, scale=None):
+    """Frames dimmed, with white where the model attends.
+
+    Args:
+        frames: uint8 `(steps, height, width, 3)` RGB frames.
+        attention: `(steps, K, K)` location softmaxes.
+        scale: float or `None`. The weight drawn as full white; defaults to
+            the largest upsampled weight over all steps (uniform scaling).
+
+    Returns:
+        uint8 `(steps, height, width, 3)`.
+
+    Raises:
+        ValueError: if the shapes disagree.
+    """
+    frames = np.asarray(frames)
+    attention = np.asarray(attention, dtype=np.float32)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(
+            "Expected frames of shape (steps, height, width, 3). Received: "
+            f"shape={frames.shape}"
+        )
+    if attention.ndim != 3 or len(attention) != len(frames):
+        raise ValueError(
+            f"Expected attention of shape ({len(frames)}, K, K), one map per "
+            f"frame. Received: shape={attention.shape}"
+        )
+    height, width = frames.shape[1:3]
+    maps = [upsample_attention(weights, height, width) for weights in attention]
+    scale = max(float(m.max()) for m in maps) if scale is None else float(scale)
+    scale = scale if scale > 0 else 1.0
+    overlays = []
+    for frame, upsampled in zip(frames, maps):
+        focus = np.clip(upsampled / scale, 0, 1)
+        dimmed = frame.astype(np.float32) * FRAME_DIMMING
+        lit = dimmed + (255.0 - dimmed) * focus[..., None]
+        overlays.append(np.clip(lit, 0, 255).astype(np.uint8))
+    return np.stack(overlays)
+
+
+def attention_strip(frames, attention, max_steps=8, caption=None):
+    """The frames over time (top row) above their attention overlays.
+
+    Args:
+        frames: uint8 `(steps, height, width, 3)`.
+        attention: `(steps, K, K)`.
+        max_steps: int. Equally spaced steps shown. Defaults to `8`.
+        caption: str or `None`. A line of text under the strip.
+
+    Returns:
+        uint8 image `(rows, columns, 3)`.
+    """
+    frames = np.asarray(frames)
+    steps = len(frames)
+    chosen = np.unique(np.linspace(0, steps - 1, min(max_steps, steps)).round()).astype(int)
+    overlays = attention_overlay(frames, attention)[chosen]
+    top = np.concatenate(list(frames[chosen]), axis=1)
+    bottom = np.concatenate(list(overlays), axis=1)
+    strip = np.concatenate([top, bottom], axis=0)
+    if caption:
+        canvas = Image.new("RGB", (strip.shape[1], strip.shape[0] + 18), "white")
+        canvas.paste(Image.fromarray(strip), (0, 0))
+        ImageDraw.Draw(canvas).text((4, strip.shape[0] + 3), caption, fill="black")
+        strip = np.asarray(canvas)
+    return strip
+
+
+def _write_atomically(path, write):
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def save_png(image, path):
+    """Writes a uint8 RGB image as PNG, atomically."""
+    _write_atomically(
+        path, lambda temporary: Image.fromarray(image).save(temporary, format="PNG")
+    )
+
+
+def write_attention_report(videos, output_dir, title="Where the model looks"):
+    """Writes one PNG strip per video and an `index.html` that shows them all.
+
+    Args:
+        videos: iterable of dicts with `"video_id"`, `"frames"` (uint8
+            `(steps, H, W, 3)`), `"attention"` (`(steps, K, K)`), and optional
+            `"true"`, `"predicted"` (class names) and `"confidence"` (float).
+        output_dir: str. Created if needed.
+        title: str. The page's title.
+
+    Returns:
+        The path of `index.html`.
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    rows = []
+    for video in videos:
+        video_id = str(video["video_id"])
+        file_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in video_id)
+        file_name = f"{file_name}.png"
+        save_png(attention_strip(video["frames"], video["attention"]), os.path.join(output_dir, file_name))
+        verdict = ""
+        if "predicted" in video:
+            verdict = f"predicted <b>{html.escape(str(video['predicted']))}</b>"
+            if "confidence" in video:
+                verdict += f" ({video['confidence']:.2f})"
+            if "true" in video:
+                mark = "correct" if video["predicted"] == video["true"] else "wrong"
+                verdict += f", true {html.escape(str(video['true']))} ({mark})"
+        rows.append(
+            f"<section><h2>{html.escape(video_id)}</h2><p>{verdict}</p>"
+            f'<img src="{html.escape(file_name)}" alt="attention of {html.escape(video_id)}"></section>'
+        )
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;"
+        "background:#222;color:#eee;margin:2em}img{max-width:100%;"
+        "image-rendering:pixelated}section{margin-bottom:2em}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>Top row: the frames over time. Bottom "
+        "row: white where the model attends; brightness is the strength of its "
+        "focus, scaled by the largest weight of each video.</p>"
+        + "\n".join(rows)
+        + "</body></html>"
+    )
+    index_path = os.path.join(output_dir, "index.html")
+
+    def write_page(temporary):
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(page)
+
+    _write_atomically(index_path, write_page)
+    return index_path

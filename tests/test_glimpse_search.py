@@ -34,6 +34,16 @@ def test_a_new_glimpse_changes_the_prediction_and_leaves_the_model_alone(trained
     np.testing.assert_allclose(result.found_attention.sum((1, 2)), 1.0, atol=1e-5)
     for before, after in zip(before_weights, trained.get_weights()):
         np.testing.assert_array_equal(before, after)
+    # Only the location weights moved: the trained model with the found
+    # location weights sees and predicts what the search found.
+    glimpsed = vidattn.models.ActionRecognizer.from_config(trained.get_config())
+    glimpsed(features[None])
+    glimpsed.set_weights(trained.get_weights())
+    location = [w for w in glimpsed.cell.weights if "attention" in w.path.split("/")[-1]]
+    for weight, value in zip(location, result.location_weights):
+        weight.assign(value)
+    outputs = glimpsed.predict(features[None], verbose=0)
+    np.testing.assert_allclose(outputs["probabilities"][0], result.found_probabilities, atol=1e-5)
 
 
 def test_refuses_a_model_without_attention_and_a_bad_class():

@@ -12,6 +12,7 @@ import dataclasses
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 
 @dataclasses.dataclass
@@ -20,7 +21,8 @@ class GlimpseSearchResult:
 
     Attention arrays are `(frames, K, K)`, probabilities `(num_classes,)`.
     `steps` is the number of optimisation steps taken; `found` whether the
-    target class became the prediction.
+    target class became the prediction; `location_weights` the optimised
+    location-softmax weights, in the order of the cell's weights.
     """
 
     target_class: int
@@ -32,6 +34,7 @@ class GlimpseSearchResult:
     found_probabilities: np.ndarray
     steps: int
     found: bool
+    location_weights: list
 
 
 def _location_weights(model):
@@ -90,15 +93,22 @@ def search_glimpse(
         weight.assign(rng.uniform(value.min(), value.max(), value.shape).astype(value.dtype))
     random_attention, random_probabilities = look()
 
-    for weight in probe.weights:
-        if not any(weight is w for w in location_weights):
-            weight.trainable = False
-    probe.compile(optimizer=keras.optimizers.Adam(learning_rate), metrics=[])
+    optimizer = keras.optimizers.Adam(learning_rate)
     target = np.array([target_class])
+
+    @tf.function
+    def optimise_location_weights():
+        # Gradients flow to the location weights only: all else stays fixed.
+        with tf.GradientTape() as tape:
+            outputs = probe(features, training=False)
+            loss = probe.compute_loss(features, target, outputs)
+        gradients = tape.gradient(loss, location_weights)
+        optimizer.apply_gradients(zip(gradients, location_weights))
+
     attention, probabilities = random_attention, random_probabilities
     steps = 0
     while probabilities.argmax() != target_class and steps < max_steps:
-        probe.train_on_batch(features, target)
+        optimise_location_weights()
         steps += 1
         attention, probabilities = look()
     return GlimpseSearchResult(
@@ -111,4 +121,5 @@ def search_glimpse(
         found_probabilities=probabilities,
         steps=steps,
         found=bool(probabilities.argmax() == target_class),
+        location_weights=[keras.ops.convert_to_numpy(w) for w in location_weights],
     )

@@ -1,0 +1,573 @@
+"""Sharded, resumable TFRecord writer of per-video feature sequences."""
+
+import fcntl
+import hashlib
+import json
+import math
+import os
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from vidattn.data import schema
+
+_LOCK_FILENAME = ".writer.lock"
+
+# Dataset-level settings that every append must share with the manifest.
+_FIXED_KEYS = (
+    "split",
+    "backbone",
+    "layer",
+    "input_size",
+    "grid_size",
+    "channels",
+    "dtype",
+    "stored_fps",
+    "class_names",
+    "multi_label",
+)
+
+
+def _fsync_directory(directory):
+    """Makes a rename inside `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256_and_fsync(path):
+    """Hashes a closed file and forces its bytes to disk."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+        os.fsync(f.fileno())
+    return digest.hexdigest()
+
+
+def _atomic_write_json(path, value):
+    tmp = path + schema.TMP_SUFFIX
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_directory(os.path.dirname(path))
+
+
+class ShardWriter:
+    """Writes per-video feature sequences into TFRecord shards + a manifest.
+
+    One dataset folder holds one split: shards named
+    `<split>-<index:05d>.tfrecord` and `manifest.json`, which lists every
+    finished shard with its record count, size, SHA-256 and video ids (see
+    `tfrecords/README.md`). Each video is one record built by
+    `vidattn.data.schema.encode_video`, validated before it is written.
+
+    Writing is crash-safe and resumable:
+
+    - a shard is written as `<name>.tmp`, closed, fsynced, then renamed into
+      place with `os.replace`, and only then listed in the manifest, which
+      is itself replaced atomically. A reader never sees a partial shard.
+    - reopening a folder whose writer was killed keeps the shards the
+      manifest lists, removes stray `*.tmp` files and finished shards the
+      manifest does not list (a kill between rename and manifest update),
+      and reports through `has(video_id)` the videos already stored, so that
+      the caller skips them. At most the videos of the unfinished shard are
+      lost, and they are written again; none is stored twice.
+    - reopening with a different backbone, layer, input size, K, D, storage
+      dtype, stored frame rate, classes or split is refused.
+    - one writer at a time: a second writer on the same folder (another
+      process) is refused while the first holds the folder's lock.
+
+    Write the videos in a shuffled order: readers shuffle shards and mix a
+    few shards and videos at a time, which cannot undo a folder sorted by
+    class.
+
+    Args:
+        directory: str. The dataset folder; created if missing.
+        backbone: str. Name of the CNN that computed the features.
+        layer: str. Name of the backbone layer stored.
+        input_size: tuple of 2 ints. `(height, width)` of the backbone's
+            input frames, in pixels.
+        grid_size: int. K: every frame's map is K×K.
+        channels: int. D: channels per location.
+        dtype: str. Storage dtype, `"float16"` or `"float32"`. Defaults to
+            `"float16"`.
+        class_names: sequence of str. Name of each class; empty for
+            unlabelled data (e.g. captions only). Defaults to `()`.
+        multi_label: bool. Whether a video may carry several labels.
+            Defaults to `False`.
+        split: str. Name of the split, used as the shard name prefix.
+            Defaults to `"train"`.
+        stored_fps: float or None. Frame rate shared by the stored frames of
+            every video (each video's own rate must match it), or None when
+            the videos do not share one (e.g. `even:` sampling). Defaults to
+            `None`.
+        max_videos_per_shard: int or None. Start a new shard after this many
+            videos. Defaults to `None` (no limit).
+        max_shard_bytes: int. Start a new shard once the current one holds
+            this many bytes. Defaults to 256 MiB.
+
+    Raises:
+        ValueError: if an argument is invalid, the folder holds another
+            dataset (different settings, or TFRecord files but no manifest),
+            or a shard the manifest lists is missing or has the wrong size.
+        RuntimeError: if another writer holds the folder.
+
+    Example:
+
+    ```python
+    with vidattn.data.ShardWriter(
+        "/data/ucf11/train", backbone="googlenet", layer="inception_5b",
+        input_size=(224, 224), grid_size=7, channels=1024,
+        class_names=["basketball", "biking"], stored_fps=30.0,
+    ) as writer:
+        for video_id, features, label in videos:
+            if not writer.has(video_id):  # resume after a kill
+                writer.write(video_id, features, labels=label)
+    ```
+    """
+
+    def __init__(
+        self,
+        directory,
+        *,
+        backbone,
+        layer,
+        input_size,
+        grid_size,
+        channels,
+        dtype="float16",
+        class_names=(),
+        multi_label=False,
+        split="train",
+        stored_fps=None,
+        max_videos_per_shard=None,
+        max_shard_bytes=256 * 2**20,
+    ):
+        if not isinstance(split, str) or not split or "/" in split:
+            raise ValueError(
+                "Expected `split` to be a non-empty name without '/'. "
+                f"Received: split={split!r}"
+            )
+        for name, value in (("backbone", backbone), ("layer", layer)):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(
+                    f"Expected `{name}` to be a non-empty string. "
+                    f"Received: {name}={value!r}"
+                )
+        for name, value in (("grid_size", grid_size), ("channels", channels)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or value < 1
+            ):
+                raise ValueError(
+                    f"Expected `{name}` to be a positive integer. "
+                    f"Received: {name}={value!r}"
+                )
+        if dtype not in schema.STORAGE_DTYPES:
+            raise ValueError(
+                f"Expected `dtype` to be one of {schema.STORAGE_DTYPES}. "
+                f"Received: dtype={dtype!r}"
+            )
+        input_size = list(input_size) if input_size is not None else None
+        if (
+            input_size is None
+            or len(input_size) != 2
+            or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 1
+                for s in input_size
+            )
+        ):
+            raise ValueError(
+                "Expected `input_size` to be (height, width) in pixels. "
+                f"Received: input_size={input_size!r}"
+            )
+        if isinstance(class_names, str) or not all(
+            isinstance(n, str) and n for n in class_names
+        ):
+            raise ValueError(
+                "Expected `class_names` to be a sequence of non-empty strings."
+                f" Received: class_names={class_names!r}"
+            )
+        class_names = list(class_names)
+        if len(set(class_names)) != len(class_names):
+            raise ValueError(
+                "Expected unique `class_names`. "
+                f"Received: class_names={class_names}"
+            )
+        if stored_fps is not None:
+            if (
+                isinstance(stored_fps, bool)
+                or not isinstance(stored_fps, (int, float))
+                or not math.isfinite(stored_fps)
+                or stored_fps <= 0
+            ):
+                raise ValueError(
+                    "Expected `stored_fps` to be a positive number or None. "
+                    f"Received: stored_fps={stored_fps!r}"
+                )
+            stored_fps = float(stored_fps)
+        if max_videos_per_shard is not None and (
+            not isinstance(max_videos_per_shard, int)
+            or max_videos_per_shard < 1
+        ):
+            raise ValueError(
+                "Expected `max_videos_per_shard` to be a positive integer or "
+                f"None. Received: max_videos_per_shard={max_videos_per_shard!r}"
+            )
+        if not isinstance(max_shard_bytes, int) or max_shard_bytes < 1:
+            raise ValueError(
+                "Expected `max_shard_bytes` to be a positive integer. "
+                f"Received: max_shard_bytes={max_shard_bytes!r}"
+            )
+        self.directory = os.path.abspath(directory)
+        self.backbone = backbone
+        self.layer = layer
+        self.input_size = tuple(input_size)
+        self.grid_size = grid_size
+        self.channels = channels
+        self.dtype = dtype
+        self.class_names = tuple(class_names)
+        self.multi_label = bool(multi_label)
+        self.split = split
+        self.stored_fps = stored_fps
+        self.max_videos_per_shard = max_videos_per_shard
+        self.max_shard_bytes = max_shard_bytes
+
+        self._settings = {
+            "split": split,
+            "backbone": backbone,
+            "layer": layer,
+            "input_size": list(input_size),
+            "grid_size": grid_size,
+            "channels": channels,
+            "dtype": dtype,
+            "stored_fps": stored_fps,
+            "class_names": class_names,
+            "multi_label": self.multi_label,
+        }
+        self._manifest_path = os.path.join(
+            self.directory, schema.MANIFEST_FILENAME
+        )
+        self._closed = False
+        self._current = None
+        os.makedirs(self.directory, exist_ok=True)
+        self._lock_file = self._acquire_lock()
+        try:
+            self._open()
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def _acquire_lock(self):
+        lock_file = open(os.path.join(self.directory, _LOCK_FILENAME), "a")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            raise RuntimeError(
+                f"Another ShardWriter holds {self.directory} (lock file "
+                f"{_LOCK_FILENAME}). Expected one writer per dataset folder: "
+                "wait for it to finish or stop it, then reopen."
+            ) from None
+        return lock_file
+
+    def _release_lock(self):
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _open(self):
+        names = os.listdir(self.directory)
+        if os.path.exists(self._manifest_path):
+            manifest = schema.read_manifest(self.directory)
+            differences = [
+                f"{key}: manifest has {manifest[key]!r}, writer was given "
+                f"{self._settings[key]!r}"
+                for key in _FIXED_KEYS
+                if manifest[key] != self._settings[key]
+            ]
+            if differences:
+                raise ValueError(
+                    f"Cannot append to {self.directory}: expected the same "
+                    "settings as its manifest.json. Received different "
+                    + "; ".join(differences)
+                    + ". Write to a new folder, or reopen with the "
+                    "manifest's settings."
+                )
+            for shard in manifest["shards"]:
+                path = schema.resolve_shard_path(
+                    self.directory, shard["path"], self._manifest_path
+                )
+                if not os.path.isfile(path):
+                    raise ValueError(
+                        f"{self._manifest_path} lists the shard {path}, which "
+                        "is missing. Expected every listed shard to exist: "
+                        "restore it, or start the dataset in a new folder."
+                    )
+                size = os.path.getsize(path)
+                if size != shard["num_bytes"]:
+                    raise ValueError(
+                        f"{path}: expected {shard['num_bytes']} bytes as "
+                        f"{schema.MANIFEST_FILENAME} says; received {size} "
+                        "bytes. The shard was changed or truncated after it "
+                        "was written: restore it, or start the dataset in a "
+                        "new folder."
+                    )
+        else:
+            foreign = [n for n in names if n.endswith(schema.SHARD_SUFFIX)]
+            if foreign:
+                raise ValueError(
+                    f"Expected an empty folder or a vidattn dataset folder. "
+                    f"Received {self.directory}, which holds TFRecord files "
+                    f"({', '.join(sorted(foreign)[:3])}, ...) but no "
+                    f"{schema.MANIFEST_FILENAME}. Choose another folder."
+                )
+            manifest = {"schema_version": schema.SCHEMA_VERSION}
+            manifest.update(self._settings)
+            manifest.update(
+                num_videos=0,
+                num_frames=0,
+                num_captions=0,
+                finalized=False,
+                shards=[],
+            )
+        listed = {shard["path"] for shard in manifest["shards"]}
+        for name in names:
+            stray_tmp = name.endswith(schema.TMP_SUFFIX) and (
+                name.endswith(schema.SHARD_SUFFIX + schema.TMP_SUFFIX)
+                or name == schema.MANIFEST_FILENAME + schema.TMP_SUFFIX
+            )
+            orphan = (
+                schema.shard_index(self.split, name) is not None
+                and name not in listed
+            )
+            if stray_tmp or orphan:
+                logging.warning(
+                    "ShardWriter: removing %s from %s, left by an "
+                    "interrupted writer; its videos will be written again.",
+                    name,
+                    self.directory,
+                )
+                os.remove(os.path.join(self.directory, name))
+        self._manifest = manifest
+        self._manifest["finalized"] = False
+        self._written = {}
+        for shard in manifest["shards"]:
+            for video_id in shard["video_ids"]:
+                self._written[video_id] = shard["path"]
+        indices = [
+            schema.shard_index(self.split, shard["path"])
+            for shard in manifest["shards"]
+        ]
+        self._next_index = max([i for i in indices if i is not None] + [-1]) + 1
+        _atomic_write_json(self._manifest_path, self._manifest)
+
+    @property
+    def manifest(self):
+        """A copy of the manifest as last written."""
+        return json.loads(json.dumps(self._manifest))
+
+    @property
+    def num_videos(self):
+        """Number of videos stored, finished shards and current one."""
+        return len(self._written)
+
+    def has(self, video_id):
+        """Returns whether `video_id` is already stored in this folder.
+
+        Args:
+            video_id: str. A video id.
+
+        Returns:
+            True if the video is in a finished shard or in the shard being
+            written, else False.
+        """
+        return video_id in self._written
+
+    def write(
+        self,
+        video_id,
+        features,
+        *,
+        labels=None,
+        captions=None,
+        sampling=None,
+        stored_fps=None,
+        source_fps=0.0,
+    ):
+        """Validates one video and appends it to the current shard.
+
+        Args:
+            video_id: str. Identifier of the video, unique in the folder.
+            features: array-like of shape `(frames, K, K, D)`.
+            labels: int, sequence of ints, boolean multi-hot vector, or
+                None. Class indices into `class_names`. Defaults to `None`.
+            captions: sequence of str, or None. Defaults to `None`.
+            sampling: str or None. How the frames were drawn, e.g.
+                `"fps=30"` or `"even:26/240"`. Defaults to `"fps=<stored
+                fps>"` when the writer has a `stored_fps`; required
+                otherwise.
+            stored_fps: float or None. Frame rate of the stored frames.
+                Defaults to the writer's `stored_fps`, or 0 (irregular)
+                when the writer has none.
+            source_fps: float. Frame rate of the source video, 0 if
+                unknown. Defaults to `0.0`.
+
+        Raises:
+            ValueError: if the video is invalid (see
+                `vidattn.data.schema.encode_video`), does not match the
+                folder's K, D or stored frame rate, or is already stored.
+            RuntimeError: if the writer is closed.
+        """
+        if self._closed:
+            raise RuntimeError(
+                f"ShardWriter for {self.directory} is closed; reopen the "
+                "folder with a new ShardWriter to append."
+            )
+        if isinstance(video_id, str) and video_id in self._written:
+            raise ValueError(
+                f"Video {video_id!r} is already stored in "
+                f"{self._written[video_id]}. Expected a new video id; check "
+                "`writer.has(video_id)` to skip videos written before."
+            )
+        if stored_fps is None:
+            stored_fps = self.stored_fps if self.stored_fps is not None else 0.0
+        elif self.stored_fps is not None and not math.isclose(
+            stored_fps, self.stored_fps, rel_tol=1e-6
+        ):
+            raise ValueError(
+                f"Video {video_id!r}: expected stored_fps={self.stored_fps} "
+                f"as the dataset's. Received: stored_fps={stored_fps}"
+            )
+        if sampling is None:
+            if self.stored_fps is None:
+                raise ValueError(
+                    f"Video {video_id!r}: expected `sampling` (e.g. "
+                    "'even:26/240'), since the writer has no stored_fps. "
+                    "Received: sampling=None"
+                )
+            sampling = f"fps={self.stored_fps:g}"
+        captions = schema.check_captions(video_id, captions)
+        features = np.asarray(features)
+        expected = (self.grid_size, self.grid_size, self.channels)
+        if features.ndim == 4 and features.shape[1:] != expected:
+            raise ValueError(
+                f"Video {video_id!r}: expected features of shape (frames, "
+                f"{self.grid_size}, {self.grid_size}, {self.channels}) as "
+                "the dataset's manifest says. Received: shape "
+                f"{features.shape}"
+            )
+        record = schema.encode_video(
+            video_id,
+            features,
+            backbone=self.backbone,
+            layer=self.layer,
+            sampling=sampling,
+            stored_fps=stored_fps,
+            source_fps=source_fps,
+            labels=labels,
+            num_classes=len(self.class_names),
+            multi_label=self.multi_label,
+            captions=captions,
+            dtype=self.dtype,
+        )
+        if self._current is None:
+            self._start_shard()
+        current = self._current
+        current["writer"].write(record)
+        # 16 bytes of TFRecord framing per record.
+        current["num_bytes"] += len(record) + 16
+        current["video_ids"].append(video_id)
+        current["num_frames"].append(int(features.shape[0]))
+        current["num_captions"].append(len(captions))
+        self._written[video_id] = current["path"]
+        if current["num_bytes"] >= self.max_shard_bytes or (
+            self.max_videos_per_shard is not None
+            and len(current["video_ids"]) >= self.max_videos_per_shard
+        ):
+            self._finish_shard()
+
+    def _start_shard(self):
+        name = schema.shard_filename(self.split, self._next_index)
+        self._next_index += 1
+        tmp = os.path.join(self.directory, name + schema.TMP_SUFFIX)
+        self._current = {
+            "path": name,
+            "tmp": tmp,
+            "writer": tf.io.TFRecordWriter(tmp),
+            "num_bytes": 0,
+            "video_ids": [],
+            "num_frames": [],
+            "num_captions": [],
+        }
+
+    def _finish_shard(self):
+        current, self._current = self._current, None
+        current["writer"].close()
+        sha256 = _sha256_and_fsync(current["tmp"])
+        final = os.path.join(self.directory, current["path"])
+        os.replace(current["tmp"], final)
+        _fsync_directory(self.directory)
+        self._manifest["shards"].append(
+            {
+                "path": current["path"],
+                "num_records": len(current["video_ids"]),
+                "num_bytes": os.path.getsize(final),
+                "sha256": sha256,
+                "video_ids": current["video_ids"],
+                "num_frames": current["num_frames"],
+                "num_captions": current["num_captions"],
+            }
+        )
+        self._manifest["num_videos"] += len(current["video_ids"])
+        self._manifest["num_frames"] += sum(current["num_frames"])
+        self._manifest["num_captions"] += sum(current["num_captions"])
+        _atomic_write_json(self._manifest_path, self._manifest)
+
+    def flush(self):
+        """Finishes the current shard now, so that its videos are durable."""
+        if self._current is not None and self._current["video_ids"]:
+            self._finish_shard()
+
+    def close(self, finalized=True):
+        """Finishes the current shard, writes the manifest, frees the folder.
+
+        Args:
+            finalized: bool. Whether to mark the dataset complete
+                (`"finalized": true` in the manifest). Readers refuse a
+                folder that is not finalized unless asked to accept it.
+                Defaults to `True`.
+        """
+        if self._closed:
+            return
+        try:
+            self.flush()
+            self._manifest["finalized"] = bool(finalized)
+            _atomic_write_json(self._manifest_path, self._manifest)
+        finally:
+            self._closed = True
+            self._release_lock()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        # The videos written before an error are valid and kept, but the
+        # dataset is not marked complete: reopening the folder resumes it.
+        self.close(finalized=exc_type is None)
+        return False
+
+    def __repr__(self):
+        return (
+            f"<ShardWriter {self.directory} split={self.split!r} "
+            f"videos={self.num_videos}>"
+        )

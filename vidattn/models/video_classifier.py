@@ -3,6 +3,10 @@ from keras import ops
 
 from vidattn.losses.doubly_stochastic_penalty import doubly_stochastic_penalty
 
+# The per-replica loss must be divided by the number of replicas under
+# tf.distribute, as Keras's own losses do; Keras keeps this helper private.
+from keras.src.losses.loss import scale_loss_for_distribution  # noqa: E402
+
 
 @keras.saving.register_keras_serializable(package="vidattn")
 class VideoClassifier(keras.Model):
@@ -226,7 +230,7 @@ class VideoClassifier(keras.Model):
             )
         for extra_loss in self.losses:
             loss = loss + ops.cast(extra_loss, "float32")
-        return loss
+        return scale_loss_for_distribution(loss)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return super().compute_metrics(

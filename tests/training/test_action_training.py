@@ -1,0 +1,153 @@
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import vidattn
+from vidattn.data.moving_region import generate_moving_region_videos
+from vidattn.training import TrainingConfig
+from vidattn.training import evaluate_action_model
+from vidattn.training import format_report
+from vidattn.training import train_action_model
+
+
+def write_split(directory, videos, split):
+    with vidattn.data.ShardWriter(
+        directory, backbone="generated", layer="moving_region", input_size=(4, 4),
+        grid_size=4, channels=32, class_names=videos.class_names, split=split,
+        stored_fps=10.0, max_videos_per_shard=25,
+    ) as writer:
+        for index, (features, label) in enumerate(zip(videos.features, videos.labels)):
+            writer.write(f"{split}_{index:03d}", features, labels=int(label))
+    return str(directory)
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("moving_region")
+    train = generate_moving_region_videos(80, frames=12, seed=1)
+    validation = generate_moving_region_videos(24, frames=12, seed=2)
+    return write_split(root / "train", train, "train"), write_split(root / "validation", validation, "validation")
+
+
+def small_config(**overrides):
+    values = dict(units=16, num_layers=2, window=8, stride=2, batch_size=16, epochs=3,
+                  learning_rate=3e-3, attention_images=2, seed=3)
+    values.update(overrides)
+    return TrainingConfig(**values)
+
+
+class StopAfterEpoch(keras.callbacks.Callback):
+    """Simulates a kill right after an epoch's backup was written."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("killed")
+
+
+def test_a_killed_run_resumes_to_the_weights_of_an_unkilled_run(datasets, tmp_path):
+    train_dir, validation_dir = datasets
+    config = small_config()
+    uninterrupted = train_action_model(config, train_dir, validation_dir, tmp_path / "a", verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train_action_model(config, train_dir, validation_dir, tmp_path / "b", verbose=0,
+                           callbacks=[StopAfterEpoch(1)])
+    assert os.path.exists(tmp_path / "b" / "backup" / "latest.weights.h5")
+    resumed = train_action_model(config, train_dir, validation_dir, tmp_path / "b", verbose=0)
+    assert resumed["resumed_from_epoch"] == 2
+    assert len(resumed["history"]["loss"]) == 1
+    expected = keras.models.load_model(uninterrupted["final_model"]).get_weights()
+    received = keras.models.load_model(resumed["final_model"]).get_weights()
+    for e, r in zip(expected, received):
+        np.testing.assert_allclose(r, e, rtol=1e-4, atol=1e-5)
+    with open(tmp_path / "b" / "history.csv") as file:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(file)]
+    assert epochs == [0, 1, 2]
+
+
+def test_outputs_of_a_run(datasets, tmp_path):
+    train_dir, validation_dir = datasets
+    summary = train_action_model(small_config(epochs=2), train_dir, validation_dir, tmp_path, verbose=0)
+    saved = json.load(open(tmp_path / "config.json"))
+    assert saved["units"] == 16 and saved["class_names"] == ["class_0", "class_1", "class_2", "class_3"]
+    best = json.load(open(tmp_path / "best.json"))
+    assert best["monitor"] == "val_loss"
+    assert min(summary["history"]["val_loss"]) == pytest.approx(best["value"])
+    assert os.path.isdir(tmp_path / "logs" / "images")
+    assert keras.models.load_model(summary["best_model"]).num_classes == 4
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".tmp-")]
+
+
+def test_a_different_configuration_in_the_same_folder_is_refused(datasets, tmp_path):
+    train_dir, validation_dir = datasets
+    train_action_model(small_config(epochs=1), train_dir, validation_dir, tmp_path, verbose=0)
+    with pytest.raises(ValueError, match=r"Received different values .*'units': \(16, 32\)"):
+        train_action_model(small_config(epochs=1, units=32), train_dir, validation_dir, tmp_path, verbose=0)
+
+
+@pytest.mark.parametrize("model", ["average_pooled", "max_pooled", "softmax_regression"])
+def test_baselines_train_through_the_same_path(datasets, tmp_path, model):
+    train_dir, validation_dir = datasets
+    summary = train_action_model(small_config(model=model, epochs=1), train_dir, validation_dir, tmp_path, verbose=0)
+    assert np.isfinite(summary["history"]["loss"][0])
+
+
+def test_evaluation_states_its_protocol_and_averages_windows_per_video(datasets, tmp_path):
+    train_dir, validation_dir = datasets
+    summary = train_action_model(small_config(epochs=1), train_dir, validation_dir, tmp_path, verbose=0)
+    report = evaluate_action_model(summary["best_model"], validation_dir, window=8, stride=2)
+    protocol = report["protocol"]
+    assert protocol["videos"] == 24 and protocol["window"] == 8 and protocol["fps"] == 10.0
+    # 12 frames, windows of 8 with stride 2 start at 0, 2, 4.
+    assert protocol["windows"] == 24 * 3
+    # Independent check: predict each video's windows, average, compare.
+    model = keras.models.load_model(summary["best_model"])
+    videos = list(vidattn.data.FeatureDataset(validation_dir).videos())
+    correct = 0
+    for video, predicted in zip(videos, report["predictions"]):
+        windows = np.stack([video["features"][s : s + 8] for s in (0, 2, 4)]).astype("float32")
+        mean = model.predict(windows, verbose=0)["probabilities"].mean(0)
+        np.testing.assert_allclose(predicted, mean, atol=1e-5)
+        correct += int(mean.argmax() == int(video["labels"][0]))
+    assert report["scores"]["accuracy"] == pytest.approx(correct / 24)
+    text = format_report(report)
+    assert "8-frame windows at 10.0 fps" in text and "confusion matrix" in text
+
+
+@pytest.mark.slow
+def test_one_and_two_logical_cpu_devices_give_the_same_loss(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys, numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import keras, vidattn
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(8, 5, 2, 2, 8)).astype("float32")
+        y = rng.integers(0, 3, 8)
+        losses = []
+        for devices in (["/cpu:0"], ["/cpu:0", "/cpu:1"]):
+            strategy = tf.distribute.MirroredStrategy(devices)
+            keras.utils.set_random_seed(0)
+            with strategy.scope():
+                model = vidattn.models.ActionRecognizer(3, units=8, num_layers=2, dropout=0.0, attention_penalty=1.0)
+                model(x[:1])
+                model.compile(optimizer=keras.optimizers.SGD(0.1))
+            history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+            losses.append(history.history["loss"])
+        print(losses)
+        np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -1,0 +1,30 @@
+"""Importers: the published layouts of video datasets as one list of entries.
+
+Each `load_<dataset>(root, ...)` reads a dataset's folders and split or label
+files as published, checks them, and returns a `DatasetIndex` of
+`VideoEntry`s (video id, file, split, labels or captions, group) that feature
+extraction reads, whatever the dataset. `DatasetIndex.to_json` writes the
+index as a JSON file to inspect or edit; `DatasetIndex.from_json` reads it.
+
+| Importer          | Dataset                         | Labels             |
+|-------------------|---------------------------------|--------------------|
+| `load_ucf11`      | UCF-11 (UCF YouTube Action)     | 11 classes         |
+| `load_hmdb51`     | HMDB-51, official splits 1-3    | 51 classes         |
+| `load_hollywood2` | Hollywood2 Human Actions        | 12, multi-label    |
+| `load_msvd`       | MSVD / YouTube2Text             | captions           |
+| `load_folder`     | your videos, a folder per class | your classes       |
+
+Importers list files only; they decode nothing.
+"""
+
+from vidattn.data.importers._common import SPLITS
+from vidattn.data.importers._common import VIDEO_EXTENSIONS
+from vidattn.data.importers.dataset_index import DatasetIndex
+from vidattn.data.importers.folder import load_folder
+from vidattn.data.importers.hmdb51 import load_hmdb51
+from vidattn.data.importers.hollywood2 import HOLLYWOOD2_ACTIONS
+from vidattn.data.importers.hollywood2 import load_hollywood2
+from vidattn.data.importers.msvd import load_msvd
+from vidattn.data.importers.ucf11 import UCF11_ACTIONS
+from vidattn.data.importers.ucf11 import load_ucf11
+from vidattn.data.importers.video_entry import VideoEntry

@@ -1,0 +1,66 @@
+import json
+import math
+import os
+import tempfile
+
+import keras
+
+
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Saves the model whenever a validation metric improves, atomically.
+
+    The model is written to a temporary file beside `path` and renamed, so
+    a kill never leaves a half-written checkpoint; `best.json` beside it
+    records the epoch and value, and a resumed run starts from that value
+    instead of forgetting it (which would let a worse epoch overwrite a
+    better model).
+
+    Args:
+        path: str. The `.keras` file of the best model.
+        monitor: str. A validation metric, e.g. `"val_loss"`.
+        mode: `"min"` or `"max"`.
+    """
+
+    def __init__(self, path, monitor="val_loss", mode="min"):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"Expected `mode` 'min' or 'max'. Received: mode={mode!r}")
+        self.path = os.fspath(path)
+        self.monitor = monitor
+        self.mode = mode
+        self.record_path = os.path.join(os.path.dirname(os.path.abspath(self.path)), "best.json")
+        self.best = math.inf if mode == "min" else -math.inf
+        if os.path.exists(self.record_path) and os.path.exists(self.path):
+            with open(self.record_path, encoding="utf-8") as file:
+                record = json.load(file)
+            if record.get("monitor") == monitor:
+                self.best = record["value"]
+
+    def _improved(self, value):
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise ValueError(
+                f"Expected the metric {self.monitor!r} in the epoch's logs, to "
+                f"choose the best model. Received: {sorted(logs or {})}. Pass "
+                "validation data."
+            )
+        if not self._improved(value):
+            return
+        self.best = float(value)
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".keras")
+        os.close(handle)
+        try:
+            self.model.save(temporary)
+            os.replace(temporary, self.path)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump({"monitor": self.monitor, "value": self.best, "epoch": epoch + 1}, file)
+        os.replace(temporary, self.record_path)

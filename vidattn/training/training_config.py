@@ -1,0 +1,123 @@
+"""The hyperparameters of an action-recognition run, saved beside its checkpoints."""
+
+import dataclasses
+import json
+import os
+import tempfile
+
+MODELS = ("attention", "average_pooled", "max_pooled", "softmax_regression")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """Everything that decides an action-recognition training run.
+
+    Defaults follow the thesis (section 2.2.2): 3 LSTM layers of 512 units,
+    dropout 0.5 on non-recurrent connections, weight decay 1e-5, Adam, 15
+    epochs, 30-frame windows with stride 1.
+
+    Attributes:
+        model: `"attention"` (the thesis model) or a baseline:
+            `"average_pooled"`, `"max_pooled"`, `"softmax_regression"`.
+        units, num_layers: LSTM width and depth.
+        attention: `"linear"` (eq. 2.4) or `"additive"`.
+        attention_penalty: lambda of eq. 2.7.
+        dropout, weight_decay: as in the thesis.
+        fps: frame rate of the windows (must divide the stored rate), or
+            `None` for the stored frames as they are.
+        window, stride: frames per window, stored frames between window
+            starts.
+        optimizer, learning_rate, batch_size, epochs: the optimisation.
+        precision: `"float32"`, `"mixed_float16"` (NVIDIA GPUs) or
+            `"mixed_bfloat16"` (CPUs and TPUs with bfloat16).
+        strategy: `"default"` or `"mirrored"` (`tf.distribute`, every visible
+            GPU, or every logical CPU device).
+        jit_compile: XLA compilation of the train step.
+        seed: seeds the weights, the shuffles and the dropout masks of every
+            epoch, so a resumed run repeats an unkilled one.
+        shuffle_buffer: windows in the shuffle buffer.
+        attention_images: validation windows whose attention maps are
+            logged to TensorBoard every epoch (attention model only).
+    """
+
+    model: str = "attention"
+    units: int = 512
+    num_layers: int = 3
+    attention: str = "linear"
+    attention_penalty: float = 0.0
+    dropout: float = 0.5
+    weight_decay: float = 1e-5
+    fps: float = None
+    window: int = 30
+    stride: int = 1
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 15
+    precision: str = "float32"
+    strategy: str = "default"
+    jit_compile: bool = False
+    seed: int = 0
+    shuffle_buffer: int = 256
+    attention_images: int = 4
+
+    def __post_init__(self):
+        for name, allowed in (
+            ("model", MODELS),
+            ("precision", PRECISIONS),
+            ("strategy", STRATEGIES),
+            ("optimizer", OPTIMIZERS),
+            ("attention", ("linear", "additive")),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(
+                    f"Expected `{name}` to be one of {allowed}. Received: "
+                    f"{name}={value!r}"
+                )
+        for name in ("units", "num_layers", "window", "stride", "batch_size", "epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(
+                    f"Expected `{name}` to be a positive integer. Received: "
+                    f"{name}={value!r}"
+                )
+        if self.fps is not None and self.fps <= 0:
+            raise ValueError(
+                f"Expected `fps` to be positive or None. Received: fps={self.fps!r}"
+            )
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"Expected configuration keys among {sorted(known)}. "
+                f"Received unknown keys: {unknown}"
+            )
+        return cls(**values)
+
+    def save(self, path, **extra):
+        """Writes the configuration (and `extra` entries) as JSON, atomically."""
+        values = dict(self.to_dict(), **extra)
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(values, file, indent=2, sort_keys=True)
+            file.write("\n")
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as file:
+            values = json.load(file)
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls.from_dict({k: v for k, v in values.items() if k in known})

@@ -4,6 +4,8 @@ import importlib
 import sys
 
 COMMANDS = {
+    "train": ("vidattn.cli.train", "train an action model on feature datasets (resumable)"),
+    "evaluate": ("vidattn.cli.evaluate", "score a model under the thesis's protocol"),
     "demo": (
         "vidattn.cli.demo",
         "train soft attention and the average-pooled LSTM on generated "

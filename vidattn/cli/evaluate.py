@@ -1,0 +1,42 @@
+"""`vidattn evaluate`: score a model under the thesis's protocol (section 2.2.2)."""
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "A .keras model (e.g. RUN/best.keras).")
+flags.DEFINE_string("data", None, "Dataset folder to score (the test split).")
+flags.DEFINE_integer("window", 30, "Frames per window.")
+flags.DEFINE_float("fps", None, "Frame rate of the windows; default: the stored frames.")
+flags.DEFINE_integer("stride", 1, "Stored frames between window starts.")
+flags.DEFINE_enum("aggregation", "mean", ["mean", "vote"], "How a video's windows are combined.")
+flags.DEFINE_integer("batch_size", 32, "Windows per batch.")
+flags.DEFINE_string("report", None, "Where to write the full report as JSON.")
+flags.mark_flags_as_required(["model", "data"])
+
+
+def main(argv):
+    del argv
+    from vidattn.training import evaluate_action_model
+    from vidattn.training import format_report
+
+    report = evaluate_action_model(
+        FLAGS.model, FLAGS.data, window=FLAGS.window, fps=FLAGS.fps, stride=FLAGS.stride,
+        aggregation=FLAGS.aggregation, batch_size=FLAGS.batch_size,
+    )
+    print(format_report(report))
+    if FLAGS.report:
+        temporary = FLAGS.report + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as file:
+            json.dump(report, file, indent=2)
+        os.replace(temporary, FLAGS.report)
+        print(f"Report: {FLAGS.report}")
+
+
+def run():
+    app.run(main)

@@ -4,12 +4,30 @@ import importlib
 import sys
 
 COMMANDS = {
-    "train": ("vidattn.cli.train", "train an action model on feature datasets (resumable)"),
-    "evaluate": ("vidattn.cli.evaluate", "score a model under the thesis's protocol"),
     "demo": (
         "vidattn.cli.demo",
-        "train soft attention and the average-pooled LSTM on generated "
-        "moving-region videos and compare them",
+        "the whole pipeline on bundled generated videos: render, extract, "
+        "train, evaluate, report, export",
+    ),
+    "extract": (
+        "vidattn.cli.extract",
+        "decode a video dataset, run an ImageNet backbone over its frames and "
+        "write the feature cubes as TFRecord shards, one folder per split",
+    ),
+    "train": ("vidattn.cli.train", "train an action model on feature datasets (resumable)"),
+    "evaluate": ("vidattn.cli.evaluate", "score a model under the thesis's protocol"),
+    "attention": (
+        "vidattn.cli.attention",
+        "draw where a model looks in videos, at one or more frame rates",
+    ),
+    "glimpse": (
+        "vidattn.cli.glimpse",
+        "find the glimpses under which a model predicts a chosen class (Fig. 2.8)",
+    ),
+    "check": (
+        "vidattn.cli.check",
+        "the learning check: soft attention against average pooling on "
+        "generated feature cubes",
     ),
 }
 

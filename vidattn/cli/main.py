@@ -3,6 +3,8 @@
 import importlib
 import sys
 
+from absl import flags
+
 COMMANDS = {
     "demo": (
         "vidattn.cli.demo",
@@ -46,6 +48,12 @@ def run():
     module_name, _ = COMMANDS[sys.argv[1]]
     sys.argv = [f"vidattn {sys.argv[1]}"] + sys.argv[2:]
     module = importlib.import_module(module_name)
+    # `--help` lists the key flags of the program (`vidattn train`, ...),
+    # which absl does not know as a module: register the command's flags.
+    for defining_module, module_flags in flags.FLAGS.flags_by_module_dict().items():
+        if defining_module.startswith("vidattn.cli"):
+            for flag in module_flags:
+                flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     module.run()
 
 

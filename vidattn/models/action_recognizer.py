@@ -5,8 +5,6 @@ from vidattn.layers.lstm_state_initializer import LSTMStateInitializer
 from vidattn.layers.soft_attention_lstm_cell import SoftAttentionLSTMCell
 from vidattn.models.video_classifier import VideoClassifier
 
-MAX_UNROLLED_FRAMES = 64
-
 
 @keras.saving.register_keras_serializable(package="vidattn")
 class ActionRecognizer(VideoClassifier):
@@ -35,11 +33,9 @@ class ActionRecognizer(VideoClassifier):
         attention_penalty: float. The penalty's weight lambda. Defaults to
             `0.0`.
         weight_decay: float. Weight decay gamma. Defaults to `1e-5`.
-        unroll: bool or `"auto"`. Unroll the recurrence over the frames.
-            `"auto"` (default) unrolls whenever the number of frames is known
-            when the model is traced and at most 64, as for training windows;
-            a variable-length input runs as a loop. Unrolled training ran
-            about 1.8x faster on CPU (see `benchmarks/`).
+        unroll: bool. Unroll the recurrence over the frames (needs a fixed
+            number of frames). On CPU it trained no faster than the loop and
+            predicted slower (see BUILD_NOTES.md). Defaults to `False`.
         seed: int or `None`. Seed of the dropout masks.
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
@@ -78,7 +74,7 @@ class ActionRecognizer(VideoClassifier):
         multi_label=False,
         attention_penalty=0.0,
         weight_decay=1e-5,
-        unroll="auto",
+        unroll=False,
         seed=None,
         **kwargs,
     ):
@@ -89,11 +85,6 @@ class ActionRecognizer(VideoClassifier):
             weight_decay=weight_decay,
             **kwargs,
         )
-        if unroll not in (True, False, "auto"):
-            raise ValueError(
-                'Expected `unroll` to be True, False or "auto". '
-                f"Received: unroll={unroll!r}"
-            )
         self.units = units
         self.num_layers = num_layers
         self.attention = attention
@@ -115,7 +106,7 @@ class ActionRecognizer(VideoClassifier):
             name="soft_attention_lstm_cell",
         )
         self.recurrent = keras.layers.RNN(
-            self.cell, return_sequences=True, name="recurrent"
+            self.cell, return_sequences=True, unroll=unroll, name="recurrent"
         )
         self.step_classifier = self.make_step_classifier(
             head_units or units, dropout
@@ -143,12 +134,6 @@ class ActionRecognizer(VideoClassifier):
             (batch_size, frames, grid_size * grid_size, features.shape[-1]),
         )
         states = self.state_initializer(sequence, mask=frame_mask)
-        static_frames = features.shape[1]
-        self.recurrent.unroll = self.unroll is True or (
-            self.unroll == "auto"
-            and static_frames is not None
-            and static_frames <= MAX_UNROLLED_FRAMES
-        )
         outputs = self.recurrent(
             sequence, initial_state=states, mask=frame_mask, training=training
         )

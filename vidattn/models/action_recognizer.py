@@ -128,22 +128,18 @@ class ActionRecognizer(VideoClassifier):
 
     def call(self, inputs, training=None):
         features, frame_mask = self.unpack_inputs(inputs)
-        batch_size, frames, grid_size = ops.shape(features)[:3]
-        sequence = ops.reshape(
-            features,
-            (batch_size, frames, grid_size * grid_size, features.shape[-1]),
-        )
+        sequence = self.flatten_locations(features)
         states = self.state_initializer(sequence, mask=frame_mask)
         outputs = self.recurrent(
             sequence, initial_state=states, mask=frame_mask, training=training
         )
         hidden, attention = self.cell.split_outputs(outputs)
-        for layer in self.step_classifier:
-            hidden = layer(hidden, training=training)
-        attention = ops.reshape(
-            attention, (batch_size, frames, grid_size, grid_size)
+        attention = ops.reshape(attention, ops.shape(features)[:4])
+        return self.predictions(
+            self.classify_steps(hidden, training),
+            frame_mask,
+            attention=attention,
         )
-        return self.predictions(hidden, frame_mask, attention=attention)
 
     def get_config(self):
         config = super().get_config()

@@ -119,11 +119,7 @@ class PooledLSTMRecognizer(VideoClassifier):
 
     def call(self, inputs, training=None):
         features, frame_mask = self.unpack_inputs(inputs)
-        batch_size, frames, grid_size = ops.shape(features)[:3]
-        locations = ops.reshape(
-            features,
-            (batch_size, frames, grid_size * grid_size, features.shape[-1]),
-        )
+        locations = self.flatten_locations(features)
         states = self.state_initializer(locations, mask=frame_mask)
         if self.pooling == "average":
             hidden = ops.mean(locations, axis=2)
@@ -136,9 +132,7 @@ class PooledLSTMRecognizer(VideoClassifier):
                 mask=frame_mask,
                 training=training,
             )
-        for layer in self.step_classifier:
-            hidden = layer(hidden, training=training)
-        return self.predictions(hidden, frame_mask)
+        return self.predictions(self.classify_steps(hidden, training), frame_mask)
 
     def get_config(self):
         config = super().get_config()

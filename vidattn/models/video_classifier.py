@@ -142,6 +142,21 @@ class VideoClassifier(keras.Model):
         """`(K, K, channels)` of the features the built model takes."""
         return self.feature_grid
 
+    @staticmethod
+    def flatten_locations(features):
+        """`(batch, frames, K, K, D)` to `(batch, frames, K*K, D)`."""
+        batch_size, frames, grid_size = ops.shape(features)[:3]
+        return ops.reshape(
+            features,
+            (batch_size, frames, grid_size * grid_size, features.shape[-1]),
+        )
+
+    def classify_steps(self, hidden, training=None):
+        """Runs `self.step_classifier` (see `make_step_classifier`)."""
+        for layer in self.step_classifier:
+            hidden = layer(hidden, training=training)
+        return hidden
+
     def make_step_classifier(self, head_units, dropout):
         """The thesis's output head: dropout, tanh hidden layer, dropout, logits."""
         return [

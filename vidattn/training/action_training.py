@@ -169,7 +169,17 @@ def train_action_model(
     backup_dir = os.path.join(output_dir, BACKUP_FOLDER)
     first_epoch = _resume_epoch(backup_dir)
     window_options = dict(window_length=config.window, target_fps=config.fps, stride=config.stride)
-    steps_per_epoch = math.ceil(train.num_windows(**window_options) / config.batch_size)
+    num_windows = train.num_windows(**window_options)
+    steps_per_epoch = math.ceil(num_windows / config.batch_size)
+    if verbose:
+        fps = config.fps if config.fps is not None else train.stored_fps
+        print(
+            f"Training {config.model} on {len(train.video_ids)} videos: {num_windows} windows of "
+            f"{config.window} frames at {fps} fps, stride {config.stride} ({steps_per_epoch} steps "
+            f"per epoch); validating on {len(validation.video_ids)} videos."
+            + (f" Resuming after epoch {first_epoch}." if first_epoch else ""),
+            flush=True,
+        )
     # One pipeline per remaining epoch, shuffled by (seed, epoch).
     epochs_data = [
         train.windows(

@@ -112,3 +112,16 @@ def test_pooled_lstm_mixed_precision(policy):
 def test_invalid_pooling():
     with pytest.raises(ValueError, match="Expected `pooling` to be one of"):
         vidattn.models.PooledLSTMRecognizer(CLASSES, pooling="median")
+
+
+@pytest.mark.parametrize(
+    "make_model",
+    [
+        lambda: vidattn.models.PooledLSTMRecognizer(CLASSES, attention_penalty=1.0),
+        lambda: vidattn.models.SoftmaxRegressionRecognizer(CLASSES, attention_penalty=1.0),
+    ],
+    ids=["pooled", "softmax_regression"],
+)
+def test_an_attention_penalty_without_attention_is_refused(make_model):
+    with pytest.raises(ValueError, match="has no attention to penalise"):
+        make_model()

@@ -49,6 +49,12 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
         seed=None,
         **kwargs,
     ):
+        if kwargs.get("attention_penalty"):
+            raise ValueError(
+                "Expected no `attention_penalty`: SoftmaxRegressionRecognizer has no attention "
+                "to penalise; use vidattn.models.ActionRecognizer. "
+                f"Received: attention_penalty={kwargs['attention_penalty']!r}"
+            )
         kwargs.pop("attention_penalty", None)
         super().__init__(
             num_classes=num_classes,

@@ -37,7 +37,9 @@ def matmul_gflops(size=2048, repeats=20):
     return 2 * size**3 / best / 1e9
 
 
-def forward_flops(units, layers, locations, channels, frames, classes, attention):
+def forward_flops(
+    units, layers, locations, channels, frames, classes, attention
+):
     """Multiply-adds x 2 of one clip's forward pass."""
     per_step = 2 * locations * channels  # eq. 2.5, the weighted sum
     if attention == "linear":
@@ -58,7 +60,9 @@ class SplitGatesCell(vidattn.layers.SoftAttentionLSTMCell):
     def call(self, inputs, states, training=False):
         top_hidden = states[2 * (self.num_layers - 1)]
         weights = ops.softmax(self.location_logits(inputs, top_hidden), axis=-1)
-        layer_input = ops.einsum("bl,bld->bd", ops.cast(weights, inputs.dtype), inputs)
+        layer_input = ops.einsum(
+            "bl,bld->bd", ops.cast(weights, inputs.dtype), inputs
+        )
         new_states = []
         for k in range(self.num_layers):
             hidden, cell = states[2 * k], states[2 * k + 1]
@@ -74,10 +78,14 @@ class SplitGatesCell(vidattn.layers.SoftAttentionLSTMCell):
             hidden = ops.sigmoid(o) * ops.tanh(cell)
             new_states += [hidden, cell]
             layer_input = hidden
-        return ops.concatenate([hidden, ops.cast(weights, hidden.dtype)], -1), new_states
+        return ops.concatenate(
+            [hidden, ops.cast(weights, hidden.dtype)], -1
+        ), new_states
 
 
-def measure(args, unroll=False, jit_compile=False, split_gates=False, policy="float32"):
+def measure(
+    args, unroll=False, jit_compile=False, split_gates=False, policy="float32"
+):
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -85,8 +93,11 @@ def measure(args, unroll=False, jit_compile=False, split_gates=False, policy="fl
     features = tf.constant(rng.random(shape, dtype=np.float32))
     labels = tf.constant(rng.integers(0, args.classes, args.batch))
     model = vidattn.models.ActionRecognizer(
-        args.classes, units=args.units, num_layers=args.layers,
-        attention=args.attention, unroll=unroll,
+        args.classes,
+        units=args.units,
+        num_layers=args.layers,
+        attention=args.attention,
+        unroll=unroll,
     )
     if split_gates:
         model.cell.__class__ = SplitGatesCell
@@ -100,7 +111,9 @@ def measure(args, unroll=False, jit_compile=False, split_gates=False, policy="fl
             step()
         return (time.perf_counter() - start) / repeats
 
-    train_seconds = timed(lambda: model.train_on_batch(features, labels), args.steps)
+    train_seconds = timed(
+        lambda: model.train_on_batch(features, labels), args.steps
+    )
     infer_seconds = timed(lambda: model.predict_on_batch(features), args.steps)
     keras.backend.clear_session()
     return train_seconds, infer_seconds
@@ -121,18 +134,29 @@ def main():
     args = parser.parse_args()
 
     flops = args.batch * forward_flops(
-        args.units, args.layers, args.grid**2, args.channels, args.frames,
-        args.classes, args.attention,
+        args.units,
+        args.layers,
+        args.grid**2,
+        args.channels,
+        args.frames,
+        args.classes,
+        args.attention,
     )
     variants = [("default: while loop, fused gates, float32, no XLA", {})]
     if args.sweep:
         variants += [
             ("unroll=True", {"unroll": True}),
             ("jit_compile=True", {"jit_compile": True}),
-            ("unroll=True + jit_compile", {"unroll": True, "jit_compile": True}),
+            (
+                "unroll=True + jit_compile",
+                {"unroll": True, "jit_compile": True},
+            ),
             ("split gate matmuls", {"split_gates": True}),
             ("mixed_bfloat16", {"policy": "mixed_bfloat16"}),
-            ("mixed_bfloat16 + jit_compile", {"policy": "mixed_bfloat16", "jit_compile": True}),
+            (
+                "mixed_bfloat16 + jit_compile",
+                {"policy": "mixed_bfloat16", "jit_compile": True},
+            ),
         ]
     for name, options in variants:
         # The peak is measured beside each variant: the machine is shared.

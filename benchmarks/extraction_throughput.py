@@ -23,9 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from vidattn.backbones.efficientnet_lite0 import (  # noqa: E402
-    EfficientNetLite0Backbone,
-)
+from vidattn.backbones.efficientnet_lite0 import EfficientNetLite0Backbone  # noqa: E402
 from vidattn.data.video_reader import VideoReader  # noqa: E402
 
 

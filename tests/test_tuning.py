@@ -4,27 +4,61 @@ import keras_tuner
 import pytest
 
 import vidattn
-from tests.training.test_action_training import write_split
+from tests.fixtures.feature_datasets import write_split
 from vidattn.data.moving_region import generate_moving_region_videos
 from vidattn.tuning import ActionHyperModel
 from vidattn.tuning.search import run_search
 
 
 def test_hypermodel_builds_the_choices_it_is_given():
-    hypermodel = ActionHyperModel(3, 5, 2, 8, depths=(2,), widths=(16,), penalties=(10.0,))
+    hypermodel = ActionHyperModel(
+        3, 5, 2, 8, depths=(2,), widths=(16,), penalties=(10.0,)
+    )
     hp = keras_tuner.HyperParameters()
     model = hypermodel.build(hp)
-    assert (model.num_layers, model.units, model.attention_penalty) == (2, 16, 10.0)
+    assert (model.num_layers, model.units, model.attention_penalty) == (
+        2,
+        16,
+        10.0,
+    )
     assert model.compiled
-    assert set(hp.values) == {"units", "num_layers", "attention_penalty", "dropout", "learning_rate"}
+    assert set(hp.values) == {
+        "units",
+        "num_layers",
+        "attention_penalty",
+        "dropout",
+        "learning_rate",
+    }
 
 
 @pytest.mark.slow
 def test_a_search_runs_resumes_and_saves_the_best_model(tmp_path):
-    train = vidattn.data.FeatureDataset(write_split(tmp_path / "train", generate_moving_region_videos(24, frames=6, seed=1), "train"))
-    validation = vidattn.data.FeatureDataset(write_split(tmp_path / "val", generate_moving_region_videos(8, frames=6, seed=2), "validation"))
-    options = dict(directory=str(tmp_path / "search"), max_trials=2, epochs=1, window=4, stride=2,
-                   batch_size=8, depths=(1, 2), widths=(8, 16), penalties=(0.0, 1.0), verbose=0)
+    train = vidattn.data.FeatureDataset(
+        write_split(
+            tmp_path / "train",
+            generate_moving_region_videos(24, frames=6, seed=1),
+            "train",
+        )
+    )
+    validation = vidattn.data.FeatureDataset(
+        write_split(
+            tmp_path / "val",
+            generate_moving_region_videos(8, frames=6, seed=2),
+            "validation",
+        )
+    )
+    options = dict(
+        directory=str(tmp_path / "search"),
+        max_trials=2,
+        epochs=1,
+        window=4,
+        stride=2,
+        batch_size=8,
+        depths=(1, 2),
+        widths=(8, 16),
+        penalties=(0.0, 1.0),
+        verbose=0,
+    )
     best = run_search(train, validation, **options)
     assert best["hyperparameters"]["num_layers"] in (1, 2)
     assert os.path.exists(best["model_path"])

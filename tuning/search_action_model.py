@@ -18,10 +18,19 @@ from absl import flags  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("train_data", None, "Training dataset folder.")
-flags.DEFINE_string("validation_data", None, "Validation dataset folder (the objective).")
-flags.DEFINE_string("directory", "tuning_runs", "Where keras-tuner keeps the trials.")
+flags.DEFINE_string(
+    "validation_data", None, "Validation dataset folder (the objective)."
+)
+flags.DEFINE_string(
+    "directory", "tuning_runs", "Where keras-tuner keeps the trials."
+)
 flags.DEFINE_string("project_name", "action_model", "Name of this search.")
-flags.DEFINE_enum("tuner", "random", ["random", "hyperband", "bayesian"], "The search algorithm.")
+flags.DEFINE_enum(
+    "tuner",
+    "random",
+    ["random", "hyperband", "bayesian"],
+    "The search algorithm.",
+)
 flags.DEFINE_integer("max_trials", 20, "Trials (random and bayesian).")
 flags.DEFINE_integer("epochs", 5, "Epochs per trial (at most, for hyperband).")
 flags.DEFINE_integer("window", 30, "Frames per window.")
@@ -29,8 +38,12 @@ flags.DEFINE_integer("stride", 1, "Stored frames between window starts.")
 flags.DEFINE_float("fps", None, "Frame rate of the windows.")
 flags.DEFINE_integer("batch_size", 32, "Windows per batch.")
 flags.DEFINE_list("depths", ["1", "2", "3"], "LSTM depths searched.")
-flags.DEFINE_list("widths", ["128", "256", "512", "1024"], "LSTM widths searched.")
-flags.DEFINE_list("penalties", ["0", "1", "10"], "Attention penalties (lambda) searched.")
+flags.DEFINE_list(
+    "widths", ["128", "256", "512", "1024"], "LSTM widths searched."
+)
+flags.DEFINE_list(
+    "penalties", ["0", "1", "10"], "Attention penalties (lambda) searched."
+)
 flags.DEFINE_integer("seed", 0, "Seed of the search.")
 flags.mark_flags_as_required(["train_data", "validation_data"])
 

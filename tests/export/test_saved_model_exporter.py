@@ -17,7 +17,9 @@ def make_features(frames=5, seed=0):
     "make_model",
     [
         lambda: vidattn.models.ActionRecognizer(3, units=8, num_layers=2),
-        lambda: vidattn.models.PooledLSTMRecognizer(3, "max", units=8, num_layers=1),
+        lambda: vidattn.models.PooledLSTMRecognizer(
+            3, "max", units=8, num_layers=1
+        ),
     ],
     ids=["attention", "max_pooled"],
 )
@@ -25,12 +27,18 @@ def test_exported_signatures_give_the_outputs_of_predict(make_model, tmp_path):
     model = make_model()
     features = make_features()
     expected = model.predict(features, verbose=0)
-    export_dir = vidattn.export.export_action_model(model, tmp_path / "model" / "1")
+    export_dir = vidattn.export.export_action_model(
+        model, tmp_path / "model" / "1"
+    )
     served = tf.saved_model.load(str(export_dir))
-    outputs = served.signatures["serving_default"](features=tf.constant(features))
+    outputs = served.signatures["serving_default"](
+        features=tf.constant(features)
+    )
     for key in ("probabilities", "step_probabilities", "attention"):
         if key in expected:
-            np.testing.assert_allclose(outputs[key].numpy(), expected[key], atol=1e-5)
+            np.testing.assert_allclose(
+                outputs[key].numpy(), expected[key], atol=1e-5
+            )
         else:
             assert key not in outputs
     # Any number of frames, and a mask for padded clips.
@@ -52,9 +60,21 @@ def test_saved_model_cli_lists_the_serving_signature(tmp_path):
     model(make_features())
     export_dir = vidattn.export.export_action_model(model, tmp_path / "1")
     shown = subprocess.run(
-        [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "show",
-         "--dir", str(export_dir), "--tag_set", "serve", "--signature_def", "serving_default"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "tensorflow.python.tools.saved_model_cli",
+            "show",
+            "--dir",
+            str(export_dir),
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "features" in shown and "(-1, -1, 2, 2, 8)" in shown
     assert "tensorflow/serving/predict" in shown

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import vidattn
-from tests import numpy_reference
+from tests.fixtures import numpy_reference
 from tests.testing import assert_config_round_trip
 
 
@@ -17,7 +17,10 @@ def test_matches_numpy_reference_with_and_without_mask():
         states = layer(features, mask=frame_mask)
         expected = numpy_reference.initial_states(
             features.astype("float64"),
-            [keras.ops.convert_to_numpy(w) for w in layer.hidden_mlp[0].weights],
+            [
+                keras.ops.convert_to_numpy(w)
+                for w in layer.hidden_mlp[0].weights
+            ],
             [keras.ops.convert_to_numpy(w) for w in layer.cell_mlp[0].weights],
             3,
             frame_mask,
@@ -28,7 +31,9 @@ def test_matches_numpy_reference_with_and_without_mask():
 
 
 def test_hidden_layers_and_config_round_trip():
-    layer = vidattn.layers.LSTMStateInitializer(6, num_layers=2, hidden_units=(5, 4))
+    layer = vidattn.layers.LSTMStateInitializer(
+        6, num_layers=2, hidden_units=(5, 4)
+    )
     states = layer(np.ones((2, 3, 4, 8), "float32"))
     assert [tuple(s.shape) for s in states] == [(2, 6)] * 4
     assert len(layer.weights) == 2 * 3 * 2
@@ -45,7 +50,10 @@ def test_mixed_precision_states_in_the_compute_dtype():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"units": -2}, "units=-2"), ({"units": 2, "hidden_units": (3, 0)}, "hidden_units=(3, 0)")],
+    [
+        ({"units": -2}, "units=-2"),
+        ({"units": 2, "hidden_units": (3, 0)}, "hidden_units=(3, 0)"),
+    ],
 )
 def test_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match="Expected") as error:
@@ -54,5 +62,7 @@ def test_invalid_arguments(kwargs, message):
 
 
 def test_features_of_the_wrong_rank():
-    with pytest.raises(ValueError, match=r"\(batch, frames, locations, channels\)"):
+    with pytest.raises(
+        ValueError, match=r"\(batch, frames, locations, channels\)"
+    ):
         vidattn.layers.LSTMStateInitializer(4)(np.ones((2, 3, 8), "float32"))

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import vidattn
-from tests import numpy_reference
+from tests.fixtures import numpy_reference
+from tests.fixtures.numpy_reference import cell_weights
 from tests.testing import assert_config_round_trip
 
 BATCH, STEPS, LOCATIONS, CHANNELS, UNITS = 3, 5, 4, 8, 16
@@ -11,27 +12,10 @@ BATCH, STEPS, LOCATIONS, CHANNELS, UNITS = 3, 5, 4, 8, 16
 
 def make_inputs(seed=0):
     rng = np.random.default_rng(seed)
-    features = rng.normal(size=(BATCH, STEPS, LOCATIONS, CHANNELS)).astype("float32")
+    features = rng.normal(size=(BATCH, STEPS, LOCATIONS, CHANNELS)).astype(
+        "float32"
+    )
     return features, rng
-
-
-def cell_weights(cell):
-    to_numpy = keras.ops.convert_to_numpy
-    weights = {
-        "kernels": [to_numpy(k) for k in cell.kernels],
-        "biases": [to_numpy(b) for b in cell.biases],
-    }
-    if cell.attention == "linear":
-        weights["attention_kernel"] = to_numpy(cell.attention_kernel)
-    else:
-        for name in (
-            "attention_feature_kernel",
-            "attention_state_kernel",
-            "attention_bias",
-            "attention_score_kernel",
-        ):
-            weights[name] = to_numpy(getattr(cell, name))
-    return weights
 
 
 def run_cell(cell, features, states, mask=None):
@@ -39,7 +23,11 @@ def run_cell(cell, features, states, mask=None):
     outputs, *final_states = rnn(features, initial_state=states, mask=mask)
     hidden, attention = cell.split_outputs(outputs)
     to_numpy = keras.ops.convert_to_numpy
-    return to_numpy(hidden), to_numpy(attention), [to_numpy(s) for s in final_states]
+    return (
+        to_numpy(hidden),
+        to_numpy(attention),
+        [to_numpy(s) for s in final_states],
+    )
 
 
 @pytest.mark.parametrize("num_layers", [1, 3])
@@ -95,7 +83,9 @@ def test_linear_attention_ignores_the_current_frame_and_additive_sees_it():
 
 def test_masked_steps_keep_the_states():
     features, rng = make_inputs(3)
-    states = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(4)]
+    states = [
+        rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(4)
+    ]
     mask = np.ones((BATCH, STEPS), bool)
     mask[0, 3:] = False
     mask[1, 1] = False
@@ -119,7 +109,9 @@ def test_dropout_masks_non_recurrent_connections_only_in_training():
     cell = vidattn.layers.SoftAttentionLSTMCell(UNITS, 2, dropout=0.5, seed=1)
     rnn = keras.layers.RNN(cell, return_sequences=True)
     inference = keras.ops.convert_to_numpy(rnn(features))
-    np.testing.assert_allclose(inference, keras.ops.convert_to_numpy(rnn(features)))
+    np.testing.assert_allclose(
+        inference, keras.ops.convert_to_numpy(rnn(features))
+    )
     training = keras.ops.convert_to_numpy(rnn(features, training=True))
     assert not np.allclose(inference, training)
     # The attention weights still form a distribution under dropout.
@@ -128,7 +120,11 @@ def test_dropout_masks_non_recurrent_connections_only_in_training():
 
 def test_config_round_trip():
     cell = vidattn.layers.SoftAttentionLSTMCell(
-        UNITS, num_layers=3, attention="additive", attention_units=7, dropout=0.25
+        UNITS,
+        num_layers=3,
+        attention="additive",
+        attention_units=7,
+        dropout=0.25,
     )
     assert_config_round_trip(cell)
 
@@ -142,7 +138,9 @@ def test_save_and_load_inside_a_model(tmp_path):
     expected = model.predict(features, verbose=0)
     model.save(tmp_path / "cell.keras")
     restored = keras.models.load_model(tmp_path / "cell.keras")
-    np.testing.assert_allclose(restored.predict(features, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        restored.predict(features, verbose=0), expected, atol=1e-6
+    )
 
 
 def test_symbolic_and_eager_shapes_agree():
@@ -155,7 +153,11 @@ def test_symbolic_and_eager_shapes_agree():
         vidattn.layers.SoftAttentionLSTMCell(UNITS, num_layers=2),
         return_sequences=True,
     )(features)
-    assert tuple(symbolic.shape[2:]) == tuple(eager.shape[2:]) == (UNITS + LOCATIONS,)
+    assert (
+        tuple(symbolic.shape[2:])
+        == tuple(eager.shape[2:])
+        == (UNITS + LOCATIONS,)
+    )
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
@@ -174,13 +176,18 @@ def test_mixed_precision(policy, attention):
     assert logits.dtype == "float32"
     _, weights_seq = cell.split_outputs(outputs)
     assert weights_seq.dtype == "float32"
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(weights_seq).sum(-1), 1.0, atol=1e-2)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(weights_seq).sum(-1), 1.0, atol=1e-2
+    )
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"units": 0}, "Expected `units` to be a positive integer. Received: units=0"),
+        (
+            {"units": 0},
+            "Expected `units` to be a positive integer. Received: units=0",
+        ),
         ({"units": 4, "num_layers": 0}, "Received: num_layers=0"),
         ({"units": 4, "attention": "hard"}, "Received: attention='hard'"),
         ({"units": 4, "dropout": 1.0}, "Received: dropout=1.0"),
@@ -195,6 +202,8 @@ def test_invalid_arguments(kwargs, message):
 
 def test_step_input_of_the_wrong_rank_names_the_expected_layout():
     cell = vidattn.layers.SoftAttentionLSTMCell(UNITS)
-    with pytest.raises(ValueError, match=r"\(batch, locations, channels\)") as error:
+    with pytest.raises(
+        ValueError, match=r"\(batch, locations, channels\)"
+    ) as error:
         keras.layers.RNN(cell)(np.zeros((2, 5, 8), "float32"))
     assert "(2, 8)" in str(error.value)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests import numpy_reference
+from tests.fixtures import numpy_reference
 from vidattn.losses import doubly_stochastic_penalty
 
 
@@ -36,9 +36,13 @@ def test_uniform_target_is_zero_for_uniform_attention_over_many_locations():
     attention = np.full((1, 3, 1274), 1.0 / 1274, "float32")
     literal = float(doubly_stochastic_penalty(attention)[0])
     assert literal == pytest.approx(1274 * (1 - 3 / 1274) ** 2, rel=1e-5)
-    assert float(doubly_stochastic_penalty(attention, target="uniform")[0]) == pytest.approx(0.0, abs=1e-6)
+    assert float(
+        doubly_stochastic_penalty(attention, target="uniform")[0]
+    ) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_invalid_target():
-    with pytest.raises(ValueError, match='Expected `target` to be a float or "uniform"'):
+    with pytest.raises(
+        ValueError, match='Expected `target` to be a float or "uniform"'
+    ):
         doubly_stochastic_penalty(np.ones((1, 2, 3), "float32"), target="mean")

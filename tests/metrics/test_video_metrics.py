@@ -24,7 +24,9 @@ def test_a_video_without_windows_is_an_error():
 
 
 def test_classification_scores():
-    probabilities = np.array([[0.9, 0.1, 0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0, 0, 1]])
+    probabilities = np.array(
+        [[0.9, 0.1, 0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0, 0, 1]]
+    )
     scores = classification_scores(probabilities, [0, 1, 1, 2], ["a", "b", "c"])
     assert scores["accuracy"] == 0.75
     assert scores["per_class_accuracy"] == {"a": 1.0, "b": 0.5, "c": 1.0}
@@ -50,7 +52,9 @@ def test_average_precision_against_a_brute_force_ranking():
         assert average_precision(scores, relevant) == pytest.approx(
             brute_force_average_precision(scores, relevant)
         )
-    assert average_precision([0.9, 0.8, 0.1], [1, 0, 1]) == pytest.approx((1 + 2 / 3) / 2)
+    assert average_precision([0.9, 0.8, 0.1], [1, 0, 1]) == pytest.approx(
+        (1 + 2 / 3) / 2
+    )
     assert average_precision([0.5, 0.2], [0, 0]) is None
 
 

@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 
 import vidattn
-from tests import numpy_reference
-from tests.layers.test_soft_attention_lstm_cell import cell_weights
+from tests.fixtures import numpy_reference
+from tests.fixtures.numpy_reference import cell_weights
 from tests.testing import assert_config_round_trip
 from tests.testing import assert_saved_model_round_trip
 
@@ -14,7 +14,9 @@ BATCH, FRAMES, GRID, CHANNELS, UNITS, CLASSES = 4, 5, 2, 8, 16, 3
 
 def make_data(seed=0, multi_label=False):
     rng = np.random.default_rng(seed)
-    features = rng.normal(size=(BATCH, FRAMES, GRID, GRID, CHANNELS)).astype("float32")
+    features = rng.normal(size=(BATCH, FRAMES, GRID, GRID, CHANNELS)).astype(
+        "float32"
+    )
     if multi_label:
         labels = (rng.random((BATCH, CLASSES)) < 0.5).astype("float32")
     else:
@@ -42,7 +44,9 @@ def reference_forward(model, features, mask=None):
     )
     head_kernel, head_bias = dense_weights(model.step_classifier[1])
     class_kernel, class_bias = dense_weights(model.step_classifier[3])
-    step_logits = np.tanh(hidden @ head_kernel + head_bias) @ class_kernel + class_bias
+    step_logits = (
+        np.tanh(hidden @ head_kernel + head_bias) @ class_kernel + class_bias
+    )
     return step_logits, attention
 
 
@@ -80,26 +84,40 @@ def test_outputs_and_loss_match_numpy_reference(num_layers, attention, unroll):
     step_logits, attention_weights = reference_forward(model, features)
     np.testing.assert_allclose(outputs["step_logits"], step_logits, atol=1e-5)
     np.testing.assert_allclose(
-        outputs["attention"], attention_weights.reshape(BATCH, FRAMES, GRID, GRID), atol=1e-5
+        outputs["attention"],
+        attention_weights.reshape(BATCH, FRAMES, GRID, GRID),
+        atol=1e-5,
     )
     probabilities = numpy_reference.softmax(step_logits).mean(axis=1)
-    np.testing.assert_allclose(outputs["probabilities"], probabilities, atol=1e-5)
+    np.testing.assert_allclose(
+        outputs["probabilities"], probabilities, atol=1e-5
+    )
     loss = model.compute_loss(features, labels, outputs)
-    np.testing.assert_allclose(float(loss), reference_loss(model, features, labels), rtol=1e-5)
+    np.testing.assert_allclose(
+        float(loss), reference_loss(model, features, labels), rtol=1e-5
+    )
 
 
 def test_multi_label_loss_matches_numpy_reference():
     features, labels = make_data(1, multi_label=True)
     model = vidattn.models.ActionRecognizer(
-        CLASSES, units=UNITS, num_layers=2, multi_label=True, attention_penalty=0.5
+        CLASSES,
+        units=UNITS,
+        num_layers=2,
+        multi_label=True,
+        attention_penalty=0.5,
     )
     outputs = model(features)
     step_logits, _ = reference_forward(model, features)
     np.testing.assert_allclose(
-        outputs["step_probabilities"], numpy_reference.sigmoid(step_logits), atol=1e-5
+        outputs["step_probabilities"],
+        numpy_reference.sigmoid(step_logits),
+        atol=1e-5,
     )
     loss = model.compute_loss(features, labels, outputs)
-    np.testing.assert_allclose(float(loss), reference_loss(model, features, labels), rtol=1e-5)
+    np.testing.assert_allclose(
+        float(loss), reference_loss(model, features, labels), rtol=1e-5
+    )
 
 
 def test_padded_frames_are_ignored():
@@ -111,12 +129,16 @@ def test_padded_frames_are_ignored():
     mask = np.zeros((BATCH, FRAMES), bool)
     mask[:, :3] = True
     masked = model({"features": padded, "frame_mask": mask})
-    np.testing.assert_allclose(masked["probabilities"], short["probabilities"], atol=1e-5)
+    np.testing.assert_allclose(
+        masked["probabilities"], short["probabilities"], atol=1e-5
+    )
     np.testing.assert_allclose(
         masked["attention"][:, :3], short["attention"], atol=1e-5
     )
     np.testing.assert_allclose(
-        model.compute_loss({"features": padded, "frame_mask": mask}, labels, masked),
+        model.compute_loss(
+            {"features": padded, "frame_mask": mask}, labels, masked
+        ),
         model.compute_loss(features[:, :3], labels, short),
         rtol=1e-5,
     )
@@ -128,15 +150,21 @@ def test_one_fit_step_lowers_the_loss():
         CLASSES, units=UNITS, num_layers=2, dropout=0.0, attention_penalty=1.0
     )
     model.compile(optimizer=keras.optimizers.Adam(0.01))
-    before = model.evaluate(features, labels, verbose=0, return_dict=True)["loss"]
+    before = model.evaluate(features, labels, verbose=0, return_dict=True)[
+        "loss"
+    ]
     model.fit(features, labels, epochs=1, batch_size=BATCH, verbose=0)
-    after = model.evaluate(features, labels, verbose=0, return_dict=True)["loss"]
+    after = model.evaluate(features, labels, verbose=0, return_dict=True)[
+        "loss"
+    ]
     assert after < before
 
 
 def test_fit_evaluate_predict_on_tf_data():
     features, labels = make_data(4)
-    dataset = tf.data.Dataset.from_tensor_slices(({"features": features}, labels)).batch(2)
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ({"features": features}, labels)
+    ).batch(2)
     model = vidattn.models.ActionRecognizer(CLASSES, units=UNITS, num_layers=2)
     model.compile()
     history = model.fit(dataset, epochs=2, verbose=0)
@@ -150,7 +178,9 @@ def test_fit_evaluate_predict_on_tf_data():
 
 def test_multi_label_compiles_with_average_precision():
     features, labels = make_data(5, multi_label=True)
-    model = vidattn.models.ActionRecognizer(CLASSES, units=UNITS, num_layers=1, multi_label=True)
+    model = vidattn.models.ActionRecognizer(
+        CLASSES, units=UNITS, num_layers=1, multi_label=True
+    )
     model.compile()
     metrics = model.fit(features, labels, epochs=1, verbose=0).history
     assert "average_precision" in metrics
@@ -171,7 +201,9 @@ def test_mixed_precision_training(policy):
         assert outputs[key].dtype == "float32"
     assert model.compute_loss(features, labels, outputs).dtype == "float32"
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(outputs["attention"]).sum((-1, -2)), 1.0, atol=1e-2
+        keras.ops.convert_to_numpy(outputs["attention"]).sum((-1, -2)),
+        1.0,
+        atol=1e-2,
     )
     if policy == "mixed_float16":
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
@@ -180,7 +212,11 @@ def test_mixed_precision_training(policy):
 def test_config_and_keras_file_round_trip(tmp_path):
     features, labels = make_data(7)
     model = vidattn.models.ActionRecognizer(
-        CLASSES, units=UNITS, num_layers=2, attention="additive", attention_penalty=1.0
+        CLASSES,
+        units=UNITS,
+        num_layers=2,
+        attention="additive",
+        attention_penalty=1.0,
     )
     model.compile()
     model.fit(features, labels, epochs=1, verbose=0)
@@ -193,7 +229,10 @@ def test_config_and_keras_file_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "shape, message",
     [
-        ((2, 5, 4, 8), r"Expected features of shape \(batch, frames, K, K, channels\)"),
+        (
+            (2, 5, 4, 8),
+            r"Expected features of shape \(batch, frames, K, K, channels\)",
+        ),
         ((2, 5, 8, 2, 2), "channels-first"),
     ],
 )
@@ -220,7 +259,10 @@ def test_compile_refuses_a_loss():
     "kwargs, message",
     [
         ({"num_classes": 1}, "num_classes=1"),
-        ({"num_classes": 3, "attention_penalty": -1.0}, "attention_penalty=-1.0"),
+        (
+            {"num_classes": 3, "attention_penalty": -1.0},
+            "attention_penalty=-1.0",
+        ),
         ({"num_classes": 3, "units": 0}, "units=0"),
     ],
 )

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import vidattn
-from tests import numpy_reference
+from tests.fixtures import numpy_reference
 from tests.testing import assert_config_round_trip
 from tests.testing import assert_saved_model_round_trip
 
@@ -12,7 +12,9 @@ BATCH, FRAMES, GRID, CHANNELS, UNITS, CLASSES = 4, 5, 2, 8, 16, 3
 
 def make_data(seed=0):
     rng = np.random.default_rng(seed)
-    features = rng.normal(size=(BATCH, FRAMES, GRID, GRID, CHANNELS)).astype("float32")
+    features = rng.normal(size=(BATCH, FRAMES, GRID, GRID, CHANNELS)).astype(
+        "float32"
+    )
     return features, rng.integers(0, CLASSES, size=BATCH)
 
 
@@ -37,7 +39,9 @@ def test_pooled_lstm_matches_numpy_reference(pooling):
         CLASSES, pooling=pooling, units=UNITS, num_layers=2
     )
     outputs = model(features)
-    cubes = features.reshape(BATCH, FRAMES, GRID * GRID, CHANNELS).astype("float64")
+    cubes = features.reshape(BATCH, FRAMES, GRID * GRID, CHANNELS).astype(
+        "float64"
+    )
     states = numpy_reference.initial_states(
         cubes,
         to_numpy(model.state_initializer.hidden_mlp[0].weights),
@@ -46,34 +50,52 @@ def test_pooled_lstm_matches_numpy_reference(pooling):
     )
     hidden = cubes.mean(2) if pooling == "average" else cubes.max(2)
     for index, lstm in enumerate(model.lstm_layers):
-        hidden = keras_lstm(hidden, *states[2 * index : 2 * index + 2], *to_numpy(lstm.weights))
+        hidden = keras_lstm(
+            hidden, *states[2 * index : 2 * index + 2], *to_numpy(lstm.weights)
+        )
     head_kernel, head_bias = to_numpy(model.step_classifier[1].weights)
     class_kernel, class_bias = to_numpy(model.step_classifier[3].weights)
-    step_logits = np.tanh(hidden @ head_kernel + head_bias) @ class_kernel + class_bias
+    step_logits = (
+        np.tanh(hidden @ head_kernel + head_bias) @ class_kernel + class_bias
+    )
     np.testing.assert_allclose(outputs["step_logits"], step_logits, atol=1e-5)
     assert "attention" not in outputs
 
 
 def test_softmax_regression_matches_numpy_reference():
     features, labels = make_data(1)
-    model = vidattn.models.SoftmaxRegressionRecognizer(CLASSES, weight_decay=1e-2)
+    model = vidattn.models.SoftmaxRegressionRecognizer(
+        CLASSES, weight_decay=1e-2
+    )
     outputs = model(features)
     kernel, bias = to_numpy(model.class_logits.weights)
     step_logits = features.reshape(BATCH, FRAMES, -1) @ kernel + bias
     np.testing.assert_allclose(outputs["step_logits"], step_logits, atol=1e-5)
-    expected_loss = numpy_reference.cross_entropy_per_step(labels, step_logits, False).sum(1).mean()
+    expected_loss = (
+        numpy_reference.cross_entropy_per_step(labels, step_logits, False)
+        .sum(1)
+        .mean()
+    )
     expected_loss += 1e-2 * ((kernel**2).sum() + (bias**2).sum())
     np.testing.assert_allclose(
-        float(model.compute_loss(features, labels, outputs)), expected_loss, rtol=1e-5
+        float(model.compute_loss(features, labels, outputs)),
+        expected_loss,
+        rtol=1e-5,
     )
 
 
 @pytest.mark.parametrize(
     "make_model",
     [
-        lambda: vidattn.models.PooledLSTMRecognizer(CLASSES, "average", units=UNITS, num_layers=2),
-        lambda: vidattn.models.PooledLSTMRecognizer(CLASSES, "max", units=UNITS, num_layers=1),
-        lambda: vidattn.models.SoftmaxRegressionRecognizer(CLASSES, dropout=0.2),
+        lambda: vidattn.models.PooledLSTMRecognizer(
+            CLASSES, "average", units=UNITS, num_layers=2
+        ),
+        lambda: vidattn.models.PooledLSTMRecognizer(
+            CLASSES, "max", units=UNITS, num_layers=1
+        ),
+        lambda: vidattn.models.SoftmaxRegressionRecognizer(
+            CLASSES, dropout=0.2
+        ),
     ],
     ids=["average", "max", "softmax_regression"],
 )
@@ -81,9 +103,13 @@ def test_same_api_as_the_attention_model(make_model, tmp_path):
     features, labels = make_data(2)
     model = make_model()
     model.compile(optimizer=keras.optimizers.Adam(0.01))
-    before = model.evaluate(features, labels, verbose=0, return_dict=True)["loss"]
+    before = model.evaluate(features, labels, verbose=0, return_dict=True)[
+        "loss"
+    ]
     model.fit(features, labels, epochs=1, batch_size=BATCH, verbose=0)
-    after = model.evaluate(features, labels, verbose=0, return_dict=True)["loss"]
+    after = model.evaluate(features, labels, verbose=0, return_dict=True)[
+        "loss"
+    ]
     assert after < before
     assert_config_round_trip(model)
     assert_saved_model_round_trip(model, features, tmp_path)
@@ -92,7 +118,9 @@ def test_same_api_as_the_attention_model(make_model, tmp_path):
     padded = features.copy()
     padded[:, 3:] = 50.0
     np.testing.assert_allclose(
-        model.predict({"features": padded, "frame_mask": mask}, verbose=0)["probabilities"],
+        model.predict({"features": padded, "frame_mask": mask}, verbose=0)[
+            "probabilities"
+        ],
         model.predict(features[:, :3], verbose=0)["probabilities"],
         atol=1e-5,
     )
@@ -102,7 +130,9 @@ def test_same_api_as_the_attention_model(make_model, tmp_path):
 def test_pooled_lstm_mixed_precision(policy):
     keras.mixed_precision.set_global_policy(policy)
     features, labels = make_data(3)
-    model = vidattn.models.PooledLSTMRecognizer(CLASSES, "max", units=UNITS, num_layers=2)
+    model = vidattn.models.PooledLSTMRecognizer(
+        CLASSES, "max", units=UNITS, num_layers=2
+    )
     model.compile()
     history = model.fit(features, labels, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
@@ -117,8 +147,12 @@ def test_invalid_pooling():
 @pytest.mark.parametrize(
     "make_model",
     [
-        lambda: vidattn.models.PooledLSTMRecognizer(CLASSES, attention_penalty=1.0),
-        lambda: vidattn.models.SoftmaxRegressionRecognizer(CLASSES, attention_penalty=1.0),
+        lambda: vidattn.models.PooledLSTMRecognizer(
+            CLASSES, attention_penalty=1.0
+        ),
+        lambda: vidattn.models.SoftmaxRegressionRecognizer(
+            CLASSES, attention_penalty=1.0
+        ),
     ],
     ids=["pooled", "softmax_regression"],
 )

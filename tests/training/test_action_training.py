@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import vidattn
+from tests.fixtures.feature_datasets import write_split
 from vidattn.data.moving_region import generate_moving_region_videos
 from vidattn.training import TrainingConfig
 from vidattn.training import evaluate_action_model
@@ -17,28 +18,28 @@ from vidattn.training import format_report
 from vidattn.training import train_action_model
 
 
-def write_split(directory, videos, split):
-    with vidattn.data.ShardWriter(
-        directory, backbone="generated", layer="moving_region", input_size=(4, 4),
-        grid_size=4, channels=32, class_names=videos.class_names, split=split,
-        stored_fps=10.0, max_videos_per_shard=25,
-    ) as writer:
-        for index, (features, label) in enumerate(zip(videos.features, videos.labels)):
-            writer.write(f"{split}_{index:03d}", features, labels=int(label))
-    return str(directory)
-
-
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory):
     root = tmp_path_factory.mktemp("moving_region")
     train = generate_moving_region_videos(80, frames=12, seed=1)
     validation = generate_moving_region_videos(24, frames=12, seed=2)
-    return write_split(root / "train", train, "train"), write_split(root / "validation", validation, "validation")
+    return write_split(root / "train", train, "train"), write_split(
+        root / "validation", validation, "validation"
+    )
 
 
 def small_config(**overrides):
-    values = dict(units=16, num_layers=2, window=8, stride=2, batch_size=16, epochs=3,
-                  learning_rate=3e-3, attention_images=2, seed=3)
+    values = dict(
+        units=16,
+        num_layers=2,
+        window=8,
+        stride=2,
+        batch_size=16,
+        epochs=3,
+        learning_rate=3e-3,
+        attention_images=2,
+        seed=3,
+    )
     values.update(overrides)
     return TrainingConfig(**values)
 
@@ -55,18 +56,32 @@ class StopAfterEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt("killed")
 
 
-def test_a_killed_run_resumes_to_the_weights_of_an_unkilled_run(datasets, tmp_path):
+def test_a_killed_run_resumes_to_the_weights_of_an_unkilled_run(
+    datasets, tmp_path
+):
     train_dir, validation_dir = datasets
     config = small_config()
-    uninterrupted = train_action_model(config, train_dir, validation_dir, tmp_path / "a", verbose=0)
+    uninterrupted = train_action_model(
+        config, train_dir, validation_dir, tmp_path / "a", verbose=0
+    )
     with pytest.raises(KeyboardInterrupt):
-        train_action_model(config, train_dir, validation_dir, tmp_path / "b", verbose=0,
-                           callbacks=[StopAfterEpoch(1)])
+        train_action_model(
+            config,
+            train_dir,
+            validation_dir,
+            tmp_path / "b",
+            verbose=0,
+            callbacks=[StopAfterEpoch(1)],
+        )
     assert os.path.exists(tmp_path / "b" / "backup" / "latest.weights.h5")
-    resumed = train_action_model(config, train_dir, validation_dir, tmp_path / "b", verbose=0)
+    resumed = train_action_model(
+        config, train_dir, validation_dir, tmp_path / "b", verbose=0
+    )
     assert resumed["resumed_from_epoch"] == 2
     assert len(resumed["history"]["loss"]) == 1
-    expected = keras.models.load_model(uninterrupted["final_model"]).get_weights()
+    expected = keras.models.load_model(
+        uninterrupted["final_model"]
+    ).get_weights()
     received = keras.models.load_model(resumed["final_model"]).get_weights()
     for e, r in zip(expected, received):
         np.testing.assert_allclose(r, e, rtol=1e-4, atol=1e-5)
@@ -77,37 +92,76 @@ def test_a_killed_run_resumes_to_the_weights_of_an_unkilled_run(datasets, tmp_pa
 
 def test_outputs_of_a_run(datasets, tmp_path):
     train_dir, validation_dir = datasets
-    summary = train_action_model(small_config(epochs=2), train_dir, validation_dir, tmp_path, verbose=0)
+    summary = train_action_model(
+        small_config(epochs=2), train_dir, validation_dir, tmp_path, verbose=0
+    )
     saved = json.load(open(tmp_path / "config.json"))
-    assert saved["units"] == 16 and saved["class_names"] == ["class_0", "class_1", "class_2", "class_3"]
+    assert saved["units"] == 16 and saved["class_names"] == [
+        "class_0",
+        "class_1",
+        "class_2",
+        "class_3",
+    ]
     best = json.load(open(tmp_path / "best.json"))
     assert best["monitor"] == "val_loss"
     assert min(summary["history"]["val_loss"]) == pytest.approx(best["value"])
     assert os.path.isdir(tmp_path / "logs" / "images")
     assert keras.models.load_model(summary["best_model"]).num_classes == 4
-    assert not [name for name in os.listdir(tmp_path) if name.startswith(".tmp-")]
+    assert not [
+        name for name in os.listdir(tmp_path) if name.startswith(".tmp-")
+    ]
 
 
-def test_a_different_configuration_in_the_same_folder_is_refused(datasets, tmp_path):
+def test_a_different_configuration_in_the_same_folder_is_refused(
+    datasets, tmp_path
+):
     train_dir, validation_dir = datasets
-    train_action_model(small_config(epochs=1), train_dir, validation_dir, tmp_path, verbose=0)
-    with pytest.raises(ValueError, match=r"Received different values .*'units': \(16, 32\)"):
-        train_action_model(small_config(epochs=1, units=32), train_dir, validation_dir, tmp_path, verbose=0)
+    train_action_model(
+        small_config(epochs=1), train_dir, validation_dir, tmp_path, verbose=0
+    )
+    with pytest.raises(
+        ValueError, match=r"Received different values .*'units': \(16, 32\)"
+    ):
+        train_action_model(
+            small_config(epochs=1, units=32),
+            train_dir,
+            validation_dir,
+            tmp_path,
+            verbose=0,
+        )
 
 
-@pytest.mark.parametrize("model", ["average_pooled", "max_pooled", "softmax_regression"])
+@pytest.mark.parametrize(
+    "model", ["average_pooled", "max_pooled", "softmax_regression"]
+)
 def test_baselines_train_through_the_same_path(datasets, tmp_path, model):
     train_dir, validation_dir = datasets
-    summary = train_action_model(small_config(model=model, epochs=1), train_dir, validation_dir, tmp_path, verbose=0)
+    summary = train_action_model(
+        small_config(model=model, epochs=1),
+        train_dir,
+        validation_dir,
+        tmp_path,
+        verbose=0,
+    )
     assert np.isfinite(summary["history"]["loss"][0])
 
 
-def test_evaluation_states_its_protocol_and_averages_windows_per_video(datasets, tmp_path):
+def test_evaluation_states_its_protocol_and_averages_windows_per_video(
+    datasets, tmp_path
+):
     train_dir, validation_dir = datasets
-    summary = train_action_model(small_config(epochs=1), train_dir, validation_dir, tmp_path, verbose=0)
-    report = evaluate_action_model(summary["best_model"], validation_dir, window=8, stride=2)
+    summary = train_action_model(
+        small_config(epochs=1), train_dir, validation_dir, tmp_path, verbose=0
+    )
+    report = evaluate_action_model(
+        summary["best_model"], validation_dir, window=8, stride=2
+    )
     protocol = report["protocol"]
-    assert protocol["videos"] == 24 and protocol["window"] == 8 and protocol["fps"] == 10.0
+    assert (
+        protocol["videos"] == 24
+        and protocol["window"] == 8
+        and protocol["fps"] == 10.0
+    )
     # 12 frames, windows of 8 with stride 2 start at 0, 2, 4.
     assert protocol["windows"] == 24 * 3
     # Independent check: predict each video's windows, average, compare.
@@ -115,7 +169,9 @@ def test_evaluation_states_its_protocol_and_averages_windows_per_video(datasets,
     videos = list(vidattn.data.FeatureDataset(validation_dir).videos())
     correct = 0
     for video, predicted in zip(videos, report["predictions"]):
-        windows = np.stack([video["features"][s : s + 8] for s in (0, 2, 4)]).astype("float32")
+        windows = np.stack(
+            [video["features"][s : s + 8] for s in (0, 2, 4)]
+        ).astype("float32")
         mean = model.predict(windows, verbose=0)["probabilities"].mean(0)
         np.testing.assert_allclose(predicted, mean, atol=1e-5)
         correct += int(mean.argmax() == int(video["labels"][0]))
@@ -149,5 +205,7 @@ def test_one_and_two_logical_cpu_devices_give_the_same_loss(tmp_path):
         np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -33,28 +33,51 @@ def test_upsampling_keeps_the_mass_where_it_was():
 
 
 def test_shapes_that_disagree_are_refused():
-    with pytest.raises(ValueError, match=r"Expected attention of shape \(2, K, K\)"):
+    with pytest.raises(
+        ValueError, match=r"Expected attention of shape \(2, K, K\)"
+    ):
         attention_overlay(np.zeros((2, 8, 8, 3), np.uint8), np.zeros((3, 2, 2)))
     with pytest.raises(ValueError, match="Expected frames of shape"):
         attention_overlay(np.zeros((2, 8, 8), np.uint8), np.zeros((2, 2, 2)))
 
 
 def test_report_writes_a_strip_per_video_and_a_page(tmp_path):
-    frames = np.random.default_rng(0).integers(0, 255, (10, 32, 32, 3), dtype=np.uint8)
+    frames = np.random.default_rng(0).integers(
+        0, 255, (10, 32, 32, 3), dtype=np.uint8
+    )
     videos = [
-        {"video_id": "v_biking/01", "frames": frames, "attention": focused_attention(10, 4, (0, 0)),
-         "predicted": "biking", "true": "biking", "confidence": 0.9},
-        {"video_id": "v2", "frames": frames, "attention": focused_attention(10, 4, (3, 3))},
+        {
+            "video_id": "v_biking/01",
+            "frames": frames,
+            "attention": focused_attention(10, 4, (0, 0)),
+            "predicted": "biking",
+            "true": "biking",
+            "confidence": 0.9,
+        },
+        {
+            "video_id": "v2",
+            "frames": frames,
+            "attention": focused_attention(10, 4, (3, 3)),
+        },
     ]
     index = write_attention_report(videos, tmp_path / "report")
     page = open(index, encoding="utf-8").read()
-    assert "v_biking/01" in page and "predicted <b>biking</b> (0.90), true biking (correct)" in page
+    assert (
+        "v_biking/01" in page
+        and "predicted <b>biking</b> (0.90), true biking (correct)" in page
+    )
     strip = np.asarray(Image.open(tmp_path / "report" / "v_biking_01.png"))
     assert strip.shape == (64, 8 * 32, 3)
-    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["index.html", "v2.png", "v_biking_01.png"]
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
+        "index.html",
+        "v2.png",
+        "v_biking_01.png",
+    ]
 
 
 def test_strip_with_caption_adds_a_text_line():
     frames = np.zeros((4, 16, 16, 3), np.uint8)
-    strip = attention_strip(frames, focused_attention(4, 2, (0, 0)), caption="hello")
+    strip = attention_strip(
+        frames, focused_attention(4, 2, (0, 0)), caption="hello"
+    )
     assert strip.shape == (32 + 18, 64, 3)

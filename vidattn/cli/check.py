@@ -1,22 +1,24 @@
 """`vidattn check`: the moving-region learning check on generated feature cubes."""
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
+from absl import flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("train_videos", 2000, "Generated training videos.")
-flags.DEFINE_integer("test_videos", 500, "Held-out generated videos.")
-flags.DEFINE_integer("epochs", 10, "Training epochs of each model.")
-flags.DEFINE_integer("units", 64, "LSTM width of both models.")
-flags.DEFINE_integer("num_layers", 1, "LSTM depth of both models.")
-flags.DEFINE_enum(
-    "attention", "linear", ["linear", "additive"], "Form of the location softmax."
-)
-flags.DEFINE_integer("seed", 0, "Seed of the data and the weights.")
+
+
+def define_flags():
+    """Defines the flags of this command."""
+    flags.DEFINE_integer("train_videos", 2000, "Generated training videos.")
+    flags.DEFINE_integer("test_videos", 500, "Held-out generated videos.")
+    flags.DEFINE_integer("epochs", 10, "Training epochs of each model.")
+    flags.DEFINE_integer("units", 64, "LSTM width of both models.")
+    flags.DEFINE_integer("num_layers", 1, "LSTM depth of both models.")
+    flags.DEFINE_enum(
+        "attention",
+        "linear",
+        ["linear", "additive"],
+        "Form of the location softmax.",
+    )
+    flags.DEFINE_integer("seed", 0, "Seed of the data and the weights.")
 
 
 def main(argv):
@@ -41,14 +43,12 @@ def main(argv):
         seed=FLAGS.seed,
         verbose=2,
     )
-    print("\nHeld-out results (clip prediction = mean of per-step probabilities):")
+    print(
+        "\nHeld-out results (clip prediction = mean of per-step probabilities):"
+    )
     for result in outcome["results"]:
         print("  " + result.describe(outcome["uniform"]))
     print(
         f"  chance accuracy 0.250; uniform attention puts "
         f"{outcome['uniform']:.3f} on the region."
     )
-
-
-def run():
-    app.run(main)

@@ -54,5 +54,8 @@ def define_training_flags():
 
 
 def training_config_from_flags():
-    values = {field.name: getattr(flags.FLAGS, field.name) for field in dataclasses.fields(TrainingConfig)}
+    values = {
+        field.name: getattr(flags.FLAGS, field.name)
+        for field in dataclasses.fields(TrainingConfig)
+    }
     return TrainingConfig(**values)

@@ -6,18 +6,17 @@ evaluates both under the thesis's protocol, writes the attention report and
 exports a SavedModel. Rerun after a kill to resume.
 """
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
+from absl import flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("output_dir", "vidattn_demo", "Where everything goes.")
-flags.DEFINE_integer("epochs", 12, "Training epochs of each model.")
-flags.DEFINE_integer("train_videos", 240, "Rendered training videos.")
-flags.DEFINE_integer("seed", 0, "Seed of the videos, weights and shuffles.")
+
+
+def define_flags():
+    """Defines the flags of this command."""
+    flags.DEFINE_string("output_dir", "vidattn_demo", "Where everything goes.")
+    flags.DEFINE_integer("epochs", 12, "Training epochs of each model.")
+    flags.DEFINE_integer("train_videos", 240, "Rendered training videos.")
+    flags.DEFINE_integer("seed", 0, "Seed of the videos, weights and shuffles.")
 
 
 def main(argv):
@@ -25,23 +24,25 @@ def main(argv):
     from vidattn.experiments.demo import DemoSettings
     from vidattn.experiments.demo import run_demo
 
-    settings = DemoSettings(epochs=FLAGS.epochs, train_videos=FLAGS.train_videos, seed=FLAGS.seed)
+    settings = DemoSettings(
+        epochs=FLAGS.epochs, train_videos=FLAGS.train_videos, seed=FLAGS.seed
+    )
     summary = run_demo(FLAGS.output_dir, settings)
     paths = summary["paths"]
     print("\n== Done in {:.0f} s".format(summary["seconds"]))
     print("Held-out accuracy (video level, thesis protocol):")
     for name, accuracy in summary["accuracy"].items():
         print(f"  {name.replace('_', ' '):<24} {accuracy:.3f}")
-    print(f"Attention on the ringed shape (uniform: {summary['uniform_attention']:.3f}):")
+    print(
+        f"Attention on the ringed shape (uniform: {summary['uniform_attention']:.3f}):"
+    )
     for name, focus in summary["attention_on_ring"].items():
         print(f"  {name.replace('_', ' '):<24} {focus:.3f}")
     print("Where everything went:")
     print(f"  videos             {paths['videos']}")
     print(f"  TFRecord features  {paths['features']}")
-    print(f"  training runs      {paths['runs']}  (tensorboard --logdir {paths['runs']})")
+    print(
+        f"  training runs      {paths['runs']}  (tensorboard --logdir {paths['runs']})"
+    )
     print(f"  attention report   {paths['report_html']}")
     print(f"  SavedModel         {paths['export']}")
-
-
-def run():
-    app.run(main)

@@ -3,21 +3,33 @@
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
+from absl import flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A .keras model (e.g. RUN/best.keras).")
-flags.DEFINE_string("data", None, "Dataset folder to score (the test split).")
-flags.DEFINE_integer("window", 30, "Frames per window.")
-flags.DEFINE_float("fps", None, "Frame rate of the windows; default: the stored frames.")
-flags.DEFINE_integer("stride", 1, "Stored frames between window starts.")
-flags.DEFINE_enum("aggregation", "mean", ["mean", "vote"], "How a video's windows are combined.")
-flags.DEFINE_integer("batch_size", 32, "Windows per batch.")
-flags.DEFINE_string("report", None, "Where to write the full report as JSON.")
-flags.mark_flags_as_required(["model", "data"])
+
+
+def define_flags():
+    """Defines the flags of this command."""
+    flags.DEFINE_string("model", None, "A .keras model (e.g. RUN/best.keras).")
+    flags.DEFINE_string(
+        "data", None, "Dataset folder to score (the test split)."
+    )
+    flags.DEFINE_integer("window", 30, "Frames per window.")
+    flags.DEFINE_float(
+        "fps", None, "Frame rate of the windows; default: the stored frames."
+    )
+    flags.DEFINE_integer("stride", 1, "Stored frames between window starts.")
+    flags.DEFINE_enum(
+        "aggregation",
+        "mean",
+        ["mean", "vote"],
+        "How a video's windows are combined.",
+    )
+    flags.DEFINE_integer("batch_size", 32, "Windows per batch.")
+    flags.DEFINE_string(
+        "report", None, "Where to write the full report as JSON."
+    )
+    flags.mark_flags_as_required(["model", "data"])
 
 
 def main(argv):
@@ -26,8 +38,13 @@ def main(argv):
     from vidattn.training import format_report
 
     report = evaluate_action_model(
-        FLAGS.model, FLAGS.data, window=FLAGS.window, fps=FLAGS.fps, stride=FLAGS.stride,
-        aggregation=FLAGS.aggregation, batch_size=FLAGS.batch_size,
+        FLAGS.model,
+        FLAGS.data,
+        window=FLAGS.window,
+        fps=FLAGS.fps,
+        stride=FLAGS.stride,
+        aggregation=FLAGS.aggregation,
+        batch_size=FLAGS.batch_size,
     )
     print(format_report(report))
     if FLAGS.report:
@@ -36,7 +53,3 @@ def main(argv):
             json.dump(report, file, indent=2)
         os.replace(temporary, FLAGS.report)
         print(f"Report: {FLAGS.report}")
-
-
-def run():
-    app.run(main)

@@ -15,127 +15,136 @@ extracted are skipped. Videos that cannot be decoded are listed in
 """
 
 import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
+from absl import app
+from absl import flags
 
 DATASETS = ("ucf11", "hmdb51", "hollywood2", "msvd", "folder")
 
 FLAGS = flags.FLAGS
-_DEFINED_BEFORE = set(FLAGS)
-flags.DEFINE_enum("dataset", None, DATASETS, "The dataset layout under --root.")
-flags.DEFINE_string("root", None, "The dataset's folder (with --dataset).")
-flags.DEFINE_string(
-    "index",
-    None,
-    "A DatasetIndex JSON file (DatasetIndex.to_json), instead of --dataset.",
-)
-flags.DEFINE_string(
-    "output_dir", None, "Where the features go: one subfolder per split."
-)
-flags.DEFINE_list(
-    "splits",
-    None,
-    "Splits to extract (train, validation, test). Default: every split "
-    "that holds a video.",
-)
-flags.DEFINE_boolean(
-    "save_index", True, "Save the index used as <output_dir>/index.json."
-)
-# Dataset-specific options.
-flags.DEFINE_integer("split_number", 1, "hmdb51: official split 1, 2 or 3.")
-flags.DEFINE_string(
-    "splits_dir",
-    None,
-    "hmdb51: folder of the split files "
-    "(default <root>/testTrainMulti_7030_splits).",
-)
-flags.DEFINE_enum(
-    "train_set", "train", ["train", "autotrain"], "hollywood2: the training set."
-)
-flags.DEFINE_string(
-    "captions_csv",
-    None,
-    "msvd: the description corpus CSV (default: found in --root).",
-)
-flags.DEFINE_string(
-    "mapping_file",
-    None,
-    "msvd: youtube_mapping.txt (default <root>/youtube_mapping.txt).",
-)
-flags.DEFINE_string(
-    "videos_dir",
-    None,
-    "msvd: the clips' folder (default <root>/YouTubeClips or --root).",
-)
-flags.DEFINE_enum(
-    "missing",
-    "error",
-    ["error", "skip"],
-    "hmdb51, hollywood2, msvd: listed videos without a file stop the run "
-    "(error) or are left out with a warning (skip).",
-)
-flags.DEFINE_list(
-    "split_fractions",
-    None,
-    "folder: train,validation,test shares of a random split (default "
-    "0.8,0.1,0.1; not with train/validation/test folders).",
-)
-flags.DEFINE_integer("split_seed", 0, "folder: seed of the random split.")
-# Backbone and sampling.
-flags.DEFINE_string(
-    "backbone",
-    "efficientnet_lite0",
-    "efficientnet_lite0 (offline ImageNet weights) or a keras.applications "
-    "name such as InceptionV3 or ResNet50.",
-)
-flags.DEFINE_string(
-    "layer", None, "Backbone layer to store (default: its last conv map)."
-)
-flags.DEFINE_string(
-    "weights", "imagenet", "imagenet, none (random), or a weights file."
-)
-flags.DEFINE_integer(
-    "input_size", None, "Square input size of the backbone (default: its own)."
-)
-flags.DEFINE_string(
-    "fps",
-    None,
-    "Sample frames at this rate (e.g. 30), or 'all' for every frame. "
-    "Default: 30, unless --evenly_spaced is given.",
-)
-flags.DEFINE_string(
-    "evenly_spaced",
-    None,
-    "N/M: N frames evenly spaced over the first M (the thesis: 26/240).",
-)
-flags.DEFINE_integer("max_frames", None, "Keep at most this many frames a video.")
-# Running.
-flags.DEFINE_integer("batch_size", 32, "Frames per backbone forward pass.")
-flags.DEFINE_integer("workers", 2, "Decoder threads.")
-flags.DEFINE_enum("dtype", "float16", ["float16", "float32"], "Storage dtype.")
-flags.DEFINE_integer(
-    "max_videos_per_shard",
-    None,
-    "Start a new shard after this many videos (a kill loses at most one shard).",
-)
-flags.DEFINE_integer(
-    "shuffle_seed", 0, "Seed of the order videos are written in."
-)
 
-_FLAG_NAMES = sorted(set(FLAGS) - _DEFINED_BEFORE)
 
-flags.mark_flags_as_mutual_exclusive(["dataset", "index"], required=True)
-flags.mark_flags_as_mutual_exclusive(["fps", "evenly_spaced"])
-flags.mark_flag_as_required("output_dir")
-flags.register_validator(
-    "root",
-    lambda root: root is not None or FLAGS.dataset is None,
-    message="--root is required with --dataset.",
-)
+def define_flags():
+    """Defines the flags of this command."""
+    flags.DEFINE_enum(
+        "dataset", None, DATASETS, "The dataset layout under --root."
+    )
+    flags.DEFINE_string("root", None, "The dataset's folder (with --dataset).")
+    flags.DEFINE_string(
+        "index",
+        None,
+        "A DatasetIndex JSON file (DatasetIndex.to_json), instead of --dataset.",
+    )
+    flags.DEFINE_string(
+        "output_dir", None, "Where the features go: one subfolder per split."
+    )
+    flags.DEFINE_list(
+        "splits",
+        None,
+        "Splits to extract (train, validation, test). Default: every split "
+        "that holds a video.",
+    )
+    flags.DEFINE_boolean(
+        "save_index", True, "Save the index used as <output_dir>/index.json."
+    )
+    # Dataset-specific options.
+    flags.DEFINE_integer("split_number", 1, "hmdb51: official split 1, 2 or 3.")
+    flags.DEFINE_string(
+        "splits_dir",
+        None,
+        "hmdb51: folder of the split files "
+        "(default <root>/testTrainMulti_7030_splits).",
+    )
+    flags.DEFINE_enum(
+        "train_set",
+        "train",
+        ["train", "autotrain"],
+        "hollywood2: the training set.",
+    )
+    flags.DEFINE_string(
+        "captions_csv",
+        None,
+        "msvd: the description corpus CSV (default: found in --root).",
+    )
+    flags.DEFINE_string(
+        "mapping_file",
+        None,
+        "msvd: youtube_mapping.txt (default <root>/youtube_mapping.txt).",
+    )
+    flags.DEFINE_string(
+        "videos_dir",
+        None,
+        "msvd: the clips' folder (default <root>/YouTubeClips or --root).",
+    )
+    flags.DEFINE_enum(
+        "missing",
+        "error",
+        ["error", "skip"],
+        "hmdb51, hollywood2, msvd: listed videos without a file stop the run "
+        "(error) or are left out with a warning (skip).",
+    )
+    flags.DEFINE_list(
+        "split_fractions",
+        None,
+        "folder: train,validation,test shares of a random split (default "
+        "0.8,0.1,0.1; not with train/validation/test folders).",
+    )
+    flags.DEFINE_integer("split_seed", 0, "folder: seed of the random split.")
+    # Backbone and sampling.
+    flags.DEFINE_string(
+        "backbone",
+        "efficientnet_lite0",
+        "efficientnet_lite0 (offline ImageNet weights) or a keras.applications "
+        "name such as InceptionV3 or ResNet50.",
+    )
+    flags.DEFINE_string(
+        "layer", None, "Backbone layer to store (default: its last conv map)."
+    )
+    flags.DEFINE_string(
+        "weights", "imagenet", "imagenet, none (random), or a weights file."
+    )
+    flags.DEFINE_integer(
+        "input_size",
+        None,
+        "Square input size of the backbone (default: its own).",
+    )
+    flags.DEFINE_string(
+        "fps",
+        None,
+        "Sample frames at this rate (e.g. 30), or 'all' for every frame. "
+        "Default: 30, unless --evenly_spaced is given.",
+    )
+    flags.DEFINE_string(
+        "evenly_spaced",
+        None,
+        "N/M: N frames evenly spaced over the first M (the thesis: 26/240).",
+    )
+    flags.DEFINE_integer(
+        "max_frames", None, "Keep at most this many frames a video."
+    )
+    # Running.
+    flags.DEFINE_integer("batch_size", 32, "Frames per backbone forward pass.")
+    flags.DEFINE_integer("workers", 2, "Decoder threads.")
+    flags.DEFINE_enum(
+        "dtype", "float16", ["float16", "float32"], "Storage dtype."
+    )
+    flags.DEFINE_integer(
+        "max_videos_per_shard",
+        None,
+        "Start a new shard after this many videos (a kill loses at most one shard).",
+    )
+    flags.DEFINE_integer(
+        "shuffle_seed", 0, "Seed of the order videos are written in."
+    )
+
+    flags.mark_flags_as_mutual_exclusive(["dataset", "index"], required=True)
+    flags.mark_flags_as_mutual_exclusive(["fps", "evenly_spaced"])
+    flags.mark_flag_as_required("output_dir")
+    flags.register_validator(
+        "root",
+        lambda root: root is not None or FLAGS.dataset is None,
+        message="--root is required with --dataset.",
+    )
 
 
 def load_index():
@@ -171,7 +180,9 @@ def load_index():
         if FLAGS.split_fractions
         else None
     )
-    return importers.load_folder(root, fractions=fractions, seed=FLAGS.split_seed)
+    return importers.load_folder(
+        root, fractions=fractions, seed=FLAGS.split_seed
+    )
 
 
 def main(argv):
@@ -218,17 +229,3 @@ def main(argv):
                 f"  {summary.failed} video(s) could not be used: see "
                 f"{os.path.join(summary.output_dir, 'failures.json')}"
             )
-
-
-def run():
-    # `--help` lists the key flags of the program's name (`vidattn extract`,
-    # set by vidattn.cli.main), which absl does not know as a module.
-    for name in _FLAG_NAMES:
-        FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
-    app.run(main, flags_parser=_parse_flags)
-
-
-def _parse_flags(argv):
-    if any(arg in ("--help", "-h", "-?", "--helpshort") for arg in argv[1:]):
-        print(__doc__)
-    return app.parse_flags_with_usage(argv)

@@ -1,8 +1,17 @@
-"""The `vidattn` command: `vidattn <command> [--flags]`."""
+"""The `vidattn` command: `vidattn <command> [--flags]`.
+
+Each command is a module of `vidattn.cli` with two functions:
+`define_flags()`, which defines the command's absl flags (called once, only
+for the command that runs, so commands may reuse flag names), and
+`main(argv)`, which parses nothing itself and calls the library. The
+module's docstring is its `--help` text, above the flags.
+"""
 
 import importlib
+import os
 import sys
 
+from absl import app
 from absl import flags
 
 COMMANDS = {
@@ -16,15 +25,22 @@ COMMANDS = {
         "decode a video dataset, run an ImageNet backbone over its frames and "
         "write the feature cubes as TFRecord shards, one folder per split",
     ),
-    "train": ("vidattn.cli.train", "train an action model on feature datasets (resumable)"),
-    "evaluate": ("vidattn.cli.evaluate", "score a model under the thesis's protocol"),
+    "train": (
+        "vidattn.cli.train",
+        "train an action model on feature datasets (resumable)",
+    ),
+    "evaluate": (
+        "vidattn.cli.evaluate",
+        "score a model under the thesis's protocol",
+    ),
     "attention": (
         "vidattn.cli.attention",
         "draw where a model looks in videos, at one or more frame rates",
     ),
     "glimpse": (
         "vidattn.cli.glimpse",
-        "find the glimpses under which a model predicts a chosen class (Fig. 2.8)",
+        "find the glimpses under which a model predicts a chosen class "
+        "(Fig. 2.8)",
     ),
     "check": (
         "vidattn.cli.check",
@@ -33,28 +49,64 @@ COMMANDS = {
     ),
 }
 
+_HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
+
 
 def usage():
-    lines = ["usage: vidattn <command> [--flags]   (vidattn <command> --help)", ""]
-    lines += [f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()]
+    """The list of commands, as `vidattn` without a command prints it."""
+    lines = [
+        "usage: vidattn <command> [--flags]   (vidattn <command> --help)",
+        "",
+    ]
+    lines += [
+        f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()
+    ]
     return "\n".join(lines)
 
 
+def load_command(name):
+    """Imports the command's module and defines its flags.
+
+    Args:
+        name: str. A key of `COMMANDS`.
+
+    Returns:
+        The command's module.
+    """
+    module = importlib.import_module(COMMANDS[name][0])
+    program = f"vidattn {name}"
+    defined_before = set(flags.FLAGS)
+    module.define_flags()
+    # `--help` lists the key flags of the program (`vidattn train`, ...),
+    # which absl does not know as a module.
+    for flag_name in sorted(set(flags.FLAGS) - defined_before):
+        flags.FLAGS.register_key_flag_for_module(
+            program, flags.FLAGS[flag_name]
+        )
+    return module
+
+
 def run():
+    """Runs `vidattn <command> [--flags]` from `sys.argv`."""
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         received = sys.argv[1] if len(sys.argv) > 1 else "nothing"
-        print(f"Expected a command. Received: {received}\n\n{usage()}", file=sys.stderr)
+        print(
+            f"Expected a command. Received: {received}\n\n{usage()}",
+            file=sys.stderr,
+        )
         sys.exit(2)
-    module_name, _ = COMMANDS[sys.argv[1]]
-    sys.argv = [f"vidattn {sys.argv[1]}"] + sys.argv[2:]
-    module = importlib.import_module(module_name)
-    # `--help` lists the key flags of the program (`vidattn train`, ...),
-    # which absl does not know as a module: register the command's flags.
-    for defining_module, module_flags in flags.FLAGS.flags_by_module_dict().items():
-        if defining_module.startswith("vidattn.cli"):
-            for flag in module_flags:
-                flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    module.run()
+    name = sys.argv[1]
+    # TensorFlow's C++ start-up notices are noise at a command line.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.argv = [f"vidattn {name}"] + sys.argv[2:]
+    module = load_command(name)
+
+    def parse_flags(argv):
+        if any(arg in _HELP_FLAGS for arg in argv[1:]) and module.__doc__:
+            print(module.__doc__)
+        return app.parse_flags_with_usage(argv)
+
+    app.run(module.main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

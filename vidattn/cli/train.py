@@ -6,20 +6,33 @@ finished epoch. `--flagfile=run.flags` reads flags from a file.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import flags
 
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
-
-from vidattn.cli.config_flags import define_training_flags  # noqa: E402
-from vidattn.cli.config_flags import training_config_from_flags  # noqa: E402
+from vidattn.cli.config_flags import define_training_flags
+from vidattn.cli.config_flags import training_config_from_flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("train_data", None, "Training dataset folder (written by `vidattn extract`).")
-flags.DEFINE_string("validation_data", None, "Validation dataset folder; chooses the best model.")
-flags.DEFINE_string("output_dir", None, "The run's folder: checkpoints, logs, config.")
-flags.mark_flags_as_required(["train_data", "validation_data", "output_dir"])
-define_training_flags()
+
+
+def define_flags():
+    """Defines the flags of this command."""
+    flags.DEFINE_string(
+        "train_data",
+        None,
+        "Training dataset folder (written by `vidattn extract`).",
+    )
+    flags.DEFINE_string(
+        "validation_data",
+        None,
+        "Validation dataset folder; chooses the best model.",
+    )
+    flags.DEFINE_string(
+        "output_dir", None, "The run's folder: checkpoints, logs, config."
+    )
+    flags.mark_flags_as_required(
+        ["train_data", "validation_data", "output_dir"]
+    )
+    define_training_flags()
 
 
 def main(argv):
@@ -27,13 +40,17 @@ def main(argv):
     from vidattn.training import train_action_model
 
     config = training_config_from_flags()
-    summary = train_action_model(config, FLAGS.train_data, FLAGS.validation_data, FLAGS.output_dir, verbose=1)
+    summary = train_action_model(
+        config,
+        FLAGS.train_data,
+        FLAGS.validation_data,
+        FLAGS.output_dir,
+        verbose=1,
+    )
     if summary["resumed_from_epoch"]:
         print(f"Resumed from epoch {summary['resumed_from_epoch']}.")
     print(f"Best model (validation loss): {summary['best_model']}")
     print(f"Final model: {summary['final_model']}")
-    print(f"TensorBoard: tensorboard --logdir {os.path.join(FLAGS.output_dir, 'logs')}")
-
-
-def run():
-    app.run(main)
+    print(
+        f"TensorBoard: tensorboard --logdir {os.path.join(FLAGS.output_dir, 'logs')}"
+    )

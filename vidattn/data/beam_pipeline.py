@@ -297,7 +297,9 @@ def extract_dataset_with_beam(
             # Spread the videos over the workers.
             | "Distribute" >> beam.Reshuffle()
             | "Extract"
-            >> beam.ParDo(extract_fn).with_outputs(_FAILURES_TAG, main="records")
+            >> beam.ParDo(extract_fn).with_outputs(
+                _FAILURES_TAG, main="records"
+            )
         )
         _ = outputs.records | "WriteRecords" >> beam.io.WriteToTFRecord(
             os.path.join(staging, split),
@@ -343,7 +345,8 @@ def _check_output_dir(output_dir):
     taken = [
         name
         for name in names
-        if name == schema.MANIFEST_FILENAME or name.endswith(schema.SHARD_SUFFIX)
+        if name == schema.MANIFEST_FILENAME
+        or name.endswith(schema.SHARD_SUFFIX)
     ]
     if taken:
         raise ValueError(
@@ -419,11 +422,19 @@ def finalize_beam_output(
         video_ids, frames, captions = [], [], []
         dataset = tf.data.TFRecordDataset(path)
         for number, record in enumerate(dataset.as_numpy_iterator()):
-            video = schema.decode_video(record, source=f"{path}, record {number}")
+            video = schema.decode_video(
+                record, source=f"{path}, record {number}"
+            )
             expected = (backbone, layer, grid_size, channels, dtype)
             received = tuple(
                 video[key]
-                for key in ("backbone", "layer", "grid_size", "channels", "dtype")
+                for key in (
+                    "backbone",
+                    "layer",
+                    "grid_size",
+                    "channels",
+                    "dtype",
+                )
             )
             if received != expected:
                 raise ValueError(
@@ -488,4 +499,3 @@ def read_staged_failures(staging):
                 if line.strip():
                     failures.append(ExtractionFailure(**json.loads(line)))
     return sorted(failures, key=lambda failure: failure.video_id)
-

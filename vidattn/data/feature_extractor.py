@@ -747,9 +747,7 @@ class FeatureExtractor:
                     )
                     return
                 report(
-                    VideoResult(
-                        entry.video_id, entry.path, True, len(features)
-                    )
+                    VideoResult(entry.video_id, entry.path, True, len(features))
                 )
 
             try:

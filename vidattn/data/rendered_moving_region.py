@@ -59,14 +59,25 @@ def _draw_shape(draw, name, color, box):
     elif name.endswith("square"):
         draw.rectangle(box, fill=color)
     elif name.endswith("triangle"):
-        draw.polygon([((left + right) / 2, top), (right, bottom), (left, bottom)], fill=color)
+        draw.polygon(
+            [((left + right) / 2, top), (right, bottom), (left, bottom)],
+            fill=color,
+        )
     elif name.endswith("cross"):
         width = (right - left) / 3
         draw.rectangle((left + width, top, right - width, bottom), fill=color)
         draw.rectangle((left, top + width, right, bottom - width), fill=color)
     elif name.endswith("diamond"):
         middle_x, middle_y = (left + right) / 2, (top + bottom) / 2
-        draw.polygon([(middle_x, top), (right, middle_y), (middle_x, bottom), (left, middle_y)], fill=color)
+        draw.polygon(
+            [
+                (middle_x, top),
+                (right, middle_y),
+                (middle_x, bottom),
+                (left, middle_y),
+            ],
+            fill=color,
+        )
     else:
         height = (bottom - top) / 3
         draw.rectangle((left, top + height, right, bottom - height), fill=color)
@@ -105,7 +116,9 @@ def render_moving_region_videos(
         ValueError: if the shapes do not fit on the grid.
     """
     if not 2 <= num_classes <= len(SHAPES):
-        raise ValueError(f"Expected 2 <= num_classes <= {len(SHAPES)}. Received: num_classes={num_classes}")
+        raise ValueError(
+            f"Expected 2 <= num_classes <= {len(SHAPES)}. Received: num_classes={num_classes}"
+        )
     if num_distractors + 1 > grid * grid:
         raise ValueError(
             f"Expected at most {grid * grid - 1} distractors on a {grid}x{grid} grid. "
@@ -118,20 +131,40 @@ def render_moving_region_videos(
     labels = rng.integers(0, num_classes, num_videos).astype(np.int32)
     region = np.zeros((num_videos, frames), np.int32)
     for video in range(num_videos):
-        shapes = [int(labels[video])] + [int(c) for c in rng.integers(0, num_classes, num_distractors)]
-        cells = [tuple(divmod(int(c), grid)) for c in rng.choice(grid * grid, len(shapes), replace=False)]
+        shapes = [int(labels[video])] + [
+            int(c) for c in rng.integers(0, num_classes, num_distractors)
+        ]
+        cells = [
+            tuple(divmod(int(c), grid))
+            for c in rng.choice(grid * grid, len(shapes), replace=False)
+        ]
         for frame in range(frames):
-            background = rng.normal(70, 18, (size, size, 3)).clip(0, 255).astype(np.uint8)
+            background = (
+                rng.normal(70, 18, (size, size, 3))
+                .clip(0, 255)
+                .astype(np.uint8)
+            )
             image = Image.fromarray(background)
             draw = ImageDraw.Draw(image)
             for shape_index, (row, col) in enumerate(cells):
                 name, color = SHAPES[shapes[shape_index]]
-                box = (col * cell_size + margin, row * cell_size + margin,
-                       (col + 1) * cell_size - margin, (row + 1) * cell_size - margin)
+                box = (
+                    col * cell_size + margin,
+                    row * cell_size + margin,
+                    (col + 1) * cell_size - margin,
+                    (row + 1) * cell_size - margin,
+                )
                 _draw_shape(draw, name, color, box)
                 if shape_index == 0:
-                    ring = (box[0] - margin + 1, box[1] - margin + 1, box[2] + margin - 1, box[3] + margin - 1)
-                    draw.ellipse(ring, outline=(255, 255, 255), width=max(2, margin // 2))
+                    ring = (
+                        box[0] - margin + 1,
+                        box[1] - margin + 1,
+                        box[2] + margin - 1,
+                        box[3] + margin - 1,
+                    )
+                    draw.ellipse(
+                        ring, outline=(255, 255, 255), width=max(2, margin // 2)
+                    )
                     region[video, frame] = row * grid + col
             videos[video, frame] = np.asarray(image)
             occupied = set(cells)
@@ -139,11 +172,21 @@ def render_moving_region_videos(
                 if rng.random() < move_probability:
                     d_row, d_col = MOVES[rng.integers(len(MOVES))]
                     target = (row + d_row, col + d_col)
-                    if 0 <= target[0] < grid and 0 <= target[1] < grid and target not in occupied:
+                    if (
+                        0 <= target[0] < grid
+                        and 0 <= target[1] < grid
+                        and target not in occupied
+                    ):
                         occupied.discard((row, col))
                         occupied.add(target)
                         cells[shape_index] = target
-    return RenderedVideos(videos, labels, region, [SHAPES[i][0] for i in range(num_classes)], float(fps))
+    return RenderedVideos(
+        videos,
+        labels,
+        region,
+        [SHAPES[i][0] for i in range(num_classes)],
+        float(fps),
+    )
 
 
 def write_video(path, frames, fps):
@@ -157,7 +200,9 @@ def write_video(path, frames, fps):
         stream.pix_fmt = "yuv444p"
         stream.options = {"crf": "12", "preset": "veryfast"}
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            for packet in stream.encode(
+                av.VideoFrame.from_ndarray(frame, format="rgb24")
+            ):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

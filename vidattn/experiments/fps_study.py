@@ -14,7 +14,9 @@ import numpy as np
 from vidattn.data.video_reader import VideoReader
 
 
-def attention_at_frame_rates(model, backbone, video_path, frame_rates, window=30):
+def attention_at_frame_rates(
+    model, backbone, video_path, frame_rates, window=30
+):
     """Attention of `model` over the first `window` frames at each frame rate.
 
     Args:
@@ -38,15 +40,19 @@ def attention_at_frame_rates(model, backbone, video_path, frame_rates, window=30
         frames = reader.read(fps=float(fps), max_frames=window).frames
         if len(frames) < window:
             # Shorter than a window: repeat the last frame, as in training.
-            frames = np.concatenate([frames, np.repeat(frames[-1:], window - len(frames), 0)])
+            frames = np.concatenate(
+                [frames, np.repeat(frames[-1:], window - len(frames), 0)]
+            )
         features = backbone.extract(frames)[None]
         outputs = model.predict_on_batch(features)
         predicted = int(outputs["probabilities"][0].argmax())
-        results.append({
-            "video_id": f"{name}@{fps:g}fps",
-            "frames": frames,
-            "attention": outputs["attention"][0],
-            "predicted": predicted,
-            "confidence": float(outputs["probabilities"][0, predicted]),
-        })
+        results.append(
+            {
+                "video_id": f"{name}@{fps:g}fps",
+                "frames": frames,
+                "attention": outputs["attention"][0],
+                "predicted": predicted,
+                "confidence": float(outputs["probabilities"][0, predicted]),
+            }
+        )
     return results

@@ -38,7 +38,9 @@ class GlimpseSearchResult:
 
 
 def _location_weights(model):
-    return [w for w in model.cell.weights if "attention" in w.path.split("/")[-1]]
+    return [
+        w for w in model.cell.weights if "attention" in w.path.split("/")[-1]
+    ]
 
 
 def search_glimpse(
@@ -90,7 +92,11 @@ def search_glimpse(
     rng = np.random.default_rng(seed)
     for weight in location_weights:
         value = keras.ops.convert_to_numpy(weight)
-        weight.assign(rng.uniform(value.min(), value.max(), value.shape).astype(value.dtype))
+        weight.assign(
+            rng.uniform(value.min(), value.max(), value.shape).astype(
+                value.dtype
+            )
+        )
     random_attention, random_probabilities = look()
 
     optimizer = keras.optimizers.Adam(learning_rate)
@@ -121,5 +127,7 @@ def search_glimpse(
         found_probabilities=probabilities,
         steps=steps,
         found=bool(probabilities.argmax() == target_class),
-        location_weights=[keras.ops.convert_to_numpy(w) for w in location_weights],
+        location_weights=[
+            keras.ops.convert_to_numpy(w) for w in location_weights
+        ],
     )

@@ -80,7 +80,9 @@ def run_moving_region_check(
     candidates = [
         (
             f"soft attention ({attention})",
-            lambda: ActionRecognizer(num_classes, attention=attention, **common),
+            lambda: ActionRecognizer(
+                num_classes, attention=attention, **common
+            ),
         ),
         (
             "average-pooled LSTM",

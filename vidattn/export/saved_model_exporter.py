@@ -77,7 +77,9 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
     archive.add_endpoint(
         "serve_with_mask",
         lambda features, frame_mask: serving_outputs(
-            model({"features": features, "frame_mask": frame_mask}, training=False)
+            model(
+                {"features": features, "frame_mask": frame_mask}, training=False
+            )
         ),
         input_signature=[features_spec, mask_spec],
     )

@@ -150,8 +150,10 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
         return self.units + self.num_locations
 
     def build(self, input_shape):
-        if len(input_shape) != 3 or input_shape[1] is None or (
-            input_shape[2] is None
+        if (
+            len(input_shape) != 3
+            or input_shape[1] is None
+            or (input_shape[2] is None)
         ):
             raise ValueError(
                 "Expected each step's input of shape (batch, locations, "
@@ -230,7 +232,9 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
                 ops.cast(top_hidden, "float32"), self.attention_kernel
             )
         projected = ops.tanh(
-            ops.einsum("bld,da->bla", frame_features, self.attention_feature_kernel)
+            ops.einsum(
+                "bld,da->bla", frame_features, self.attention_feature_kernel
+            )
             + ops.expand_dims(
                 ops.matmul(top_hidden, self.attention_state_kernel), 1
             )

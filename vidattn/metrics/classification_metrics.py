@@ -34,7 +34,9 @@ def classification_scores(probabilities, labels, class_names):
         total = matrix[index].sum()
         per_class[name] = float(matrix[index, index] / total) if total else None
     return {
-        "accuracy": float(np.mean(predictions == labels)) if len(labels) else 0.0,
+        "accuracy": float(np.mean(predictions == labels))
+        if len(labels)
+        else 0.0,
         "per_class_accuracy": per_class,
         "confusion_matrix": matrix.tolist(),
     }

@@ -138,7 +138,9 @@ class PooledLSTMRecognizer(VideoClassifier):
                 mask=frame_mask,
                 training=training,
             )
-        return self.predictions(self.classify_steps(hidden, training), frame_mask)
+        return self.predictions(
+            self.classify_steps(hidden, training), frame_mask
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -73,7 +73,11 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
 
     def build_layers(self, features_shape, grid_size, channels):
         self.class_logits.build(
-            (features_shape[0], features_shape[1], grid_size * grid_size * channels)
+            (
+                features_shape[0],
+                features_shape[1],
+                grid_size * grid_size * channels,
+            )
         )
 
     def call(self, inputs, training=None):

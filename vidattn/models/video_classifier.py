@@ -1,11 +1,11 @@
 import keras
 from keras import ops
 
-from vidattn.losses.doubly_stochastic_penalty import doubly_stochastic_penalty
-
 # The per-replica loss must be divided by the number of replicas under
 # tf.distribute, as Keras's own losses do; Keras keeps this helper private.
 from keras.src.losses.loss import scale_loss_for_distribution  # noqa: E402
+
+from vidattn.losses.doubly_stochastic_penalty import doubly_stochastic_penalty
 
 
 @keras.saving.register_keras_serializable(package="vidattn")
@@ -161,7 +161,9 @@ class VideoClassifier(keras.Model):
         """The thesis's output head: dropout, tanh hidden layer, dropout, logits."""
         return [
             keras.layers.Dropout(dropout, name="hidden_dropout"),
-            keras.layers.Dense(head_units, activation="tanh", name="head_dense"),
+            keras.layers.Dense(
+                head_units, activation="tanh", name="head_dense"
+            ),
             keras.layers.Dropout(dropout, name="head_dropout"),
             keras.layers.Dense(
                 self.num_classes, dtype="float32", name="class_logits"
@@ -208,9 +210,11 @@ class VideoClassifier(keras.Model):
         step_logits = ops.cast(step_logits, "float32")
         if self.multi_label:
             labels = ops.cast(labels, "float32")
-            per_class = ops.maximum(step_logits, 0.0) - step_logits * (
-                ops.expand_dims(labels, 1)
-            ) + ops.log1p(ops.exp(-ops.abs(step_logits)))
+            per_class = (
+                ops.maximum(step_logits, 0.0)
+                - step_logits * (ops.expand_dims(labels, 1))
+                + ops.log1p(ops.exp(-ops.abs(step_logits)))
+            )
             return ops.sum(per_class, axis=-1)
         labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
         log_probabilities = ops.log_softmax(step_logits, axis=-1)
@@ -230,7 +234,9 @@ class VideoClassifier(keras.Model):
                 doubly_stochastic_penalty(y_pred["attention"], frame_mask)
             )
         if sample_weight is not None:
-            sample_weight = ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
+            sample_weight = ops.cast(
+                ops.reshape(sample_weight, (-1,)), "float32"
+            )
             loss = ops.sum(example_loss * sample_weight) / ops.maximum(
                 ops.sum(sample_weight), 1e-8
             )

@@ -16,7 +16,9 @@ from vidattn.metrics.classification_metrics import multilabel_scores
 from vidattn.metrics.video_aggregation import aggregate_video_predictions
 from vidattn.models.action_recognizer import ActionRecognizer
 from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
-from vidattn.models.softmax_regression_recognizer import SoftmaxRegressionRecognizer
+from vidattn.models.softmax_regression_recognizer import (
+    SoftmaxRegressionRecognizer,
+)
 from vidattn.training.attention_image_logger import AttentionImageLogger
 from vidattn.training.best_model_checkpoint import BestModelCheckpoint
 from vidattn.training.epoch_seeding import EpochSeeding
@@ -69,7 +71,9 @@ def make_strategy(name):
     """
     if name == "default":
         return tf.distribute.get_strategy()
-    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    devices = tf.config.list_logical_devices(
+        "GPU"
+    ) or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy([device.name for device in devices])
 
 
@@ -83,7 +87,14 @@ def _resume_epoch(backup_dir):
 
 
 def _check_compatible(train, validation):
-    for name in ("class_names", "grid_size", "channels", "multi_label", "backbone", "layer"):
+    for name in (
+        "class_names",
+        "grid_size",
+        "channels",
+        "multi_label",
+        "backbone",
+        "layer",
+    ):
         if getattr(train, name) != getattr(validation, name):
             raise ValueError(
                 f"Expected the validation data to match the training data's "
@@ -94,7 +105,9 @@ def _check_compatible(train, validation):
 
 def _save_atomically(model, path):
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".keras")
+    handle, temporary = tempfile.mkstemp(
+        dir=directory, prefix=".tmp-", suffix=".keras"
+    )
     os.close(handle)
     try:
         model.save(temporary)
@@ -168,7 +181,9 @@ def train_action_model(
     keras.utils.set_random_seed(config.seed)
     backup_dir = os.path.join(output_dir, BACKUP_FOLDER)
     first_epoch = _resume_epoch(backup_dir)
-    window_options = dict(window_length=config.window, target_fps=config.fps, stride=config.stride)
+    window_options = dict(
+        window_length=config.window, target_fps=config.fps, stride=config.stride
+    )
     num_windows = train.num_windows(**window_options)
     steps_per_epoch = math.ceil(num_windows / config.batch_size)
     if verbose:
@@ -194,14 +209,32 @@ def train_action_model(
     train_data = epochs_data[0]
     for more in epochs_data[1:]:
         train_data = train_data.concatenate(more)
-    validation_data = validation.windows(config.batch_size, shuffle=False, **window_options)
+    validation_data = validation.windows(
+        config.batch_size, shuffle=False, **window_options
+    )
 
     strategy = make_strategy(config.strategy)
     with strategy.scope():
-        model = build_action_model(config, len(train.class_names), train.multi_label)
-        model(np.zeros((1, config.window, train.grid_size, train.grid_size, train.channels), "float32"))
+        model = build_action_model(
+            config, len(train.class_names), train.multi_label
+        )
+        model(
+            np.zeros(
+                (
+                    1,
+                    config.window,
+                    train.grid_size,
+                    train.grid_size,
+                    train.channels,
+                ),
+                "float32",
+            )
+        )
         optimizer = keras.optimizers.get(
-            {"class_name": config.optimizer, "config": {"learning_rate": config.learning_rate}}
+            {
+                "class_name": config.optimizer,
+                "config": {"learning_rate": config.learning_rate},
+            }
         )
         model.compile(optimizer=optimizer, jit_compile=config.jit_compile)
 
@@ -209,13 +242,23 @@ def train_action_model(
         EpochSeeding(config.seed),
         keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
         BestModelCheckpoint(os.path.join(output_dir, BEST_MODEL)),
-        keras.callbacks.CSVLogger(os.path.join(output_dir, "history.csv"), append=True),
+        keras.callbacks.CSVLogger(
+            os.path.join(output_dir, "history.csv"), append=True
+        ),
         keras.callbacks.TensorBoard(os.path.join(output_dir, "logs")),
     ]
     if config.model == "attention" and config.attention_images > 0:
-        sample = next(iter(validation.windows(config.attention_images, shuffle=False, **window_options)))
+        sample = next(
+            iter(
+                validation.windows(
+                    config.attention_images, shuffle=False, **window_options
+                )
+            )
+        )
         run_callbacks.append(
-            AttentionImageLogger(os.path.join(output_dir, "logs"), sample[0]["features"].numpy())
+            AttentionImageLogger(
+                os.path.join(output_dir, "logs"), sample[0]["features"].numpy()
+            )
         )
     run_callbacks += list(callbacks)
     started = time.perf_counter()
@@ -242,7 +285,15 @@ def train_action_model(
     }
 
 
-def predict_videos(model, data, window=30, fps=None, stride=1, aggregation="mean", batch_size=32):
+def predict_videos(
+    model,
+    data,
+    window=30,
+    fps=None,
+    stride=1,
+    aggregation="mean",
+    batch_size=32,
+):
     """The thesis's test protocol on a dataset: windows, then videos.
 
     Every window of every video (as in training) is predicted; a window's
@@ -262,7 +313,9 @@ def predict_videos(model, data, window=30, fps=None, stride=1, aggregation="mean
     """
     probabilities, video_index = [], []
     labels = {}
-    windows = data.evaluation_windows(batch_size, window_length=window, target_fps=fps, stride=stride)
+    windows = data.evaluation_windows(
+        batch_size, window_length=window, target_fps=fps, stride=stride
+    )
     for inputs, label in windows:
         outputs = model.predict_on_batch({"features": inputs["features"]})
         probabilities.append(outputs["probabilities"])
@@ -281,7 +334,13 @@ def predict_videos(model, data, window=30, fps=None, stride=1, aggregation="mean
 
 
 def evaluate_action_model(
-    model_path, data_dir, window=30, fps=None, stride=1, aggregation="mean", batch_size=32
+    model_path,
+    data_dir,
+    window=30,
+    fps=None,
+    stride=1,
+    aggregation="mean",
+    batch_size=32,
 ):
     """Scores a saved model under the thesis's protocol, stated beside the scores.
 
@@ -294,13 +353,23 @@ def evaluate_action_model(
     data = FeatureDataset(data_dir)
     model = keras.models.load_model(model_path)
     video_probabilities, video_labels = predict_videos(
-        model, data, window=window, fps=fps, stride=stride, aggregation=aggregation, batch_size=batch_size
+        model,
+        data,
+        window=window,
+        fps=fps,
+        stride=stride,
+        aggregation=aggregation,
+        batch_size=batch_size,
     )
     class_names = list(data.class_names)
     if data.multi_label:
-        scores = multilabel_scores(video_probabilities, video_labels, class_names)
+        scores = multilabel_scores(
+            video_probabilities, video_labels, class_names
+        )
     else:
-        scores = classification_scores(video_probabilities, video_labels, class_names)
+        scores = classification_scores(
+            video_probabilities, video_labels, class_names
+        )
     return {
         "protocol": {
             "data": os.path.abspath(data_dir),
@@ -312,7 +381,11 @@ def evaluate_action_model(
             "stride": stride,
             "aggregation": AGGREGATION_TEXT[aggregation],
             "videos": len(data.video_ids),
-            "windows": int(data.num_windows(window_length=window, target_fps=fps, stride=stride)),
+            "windows": int(
+                data.num_windows(
+                    window_length=window, target_fps=fps, stride=stride
+                )
+            ),
         },
         "scores": scores,
         "class_names": class_names,
@@ -334,12 +407,18 @@ def format_report(report):
         lines.append(f"  accuracy: {scores['accuracy']:.4f}")
         lines.append("  per-class accuracy:")
         for name, value in scores["per_class_accuracy"].items():
-            lines.append(f"    {name:<24} {'-' if value is None else f'{value:.4f}'}")
+            lines.append(
+                f"    {name:<24} {'-' if value is None else f'{value:.4f}'}"
+            )
         lines.append("  confusion matrix (rows: true, columns: predicted):")
         for name, row in zip(report["class_names"], scores["confusion_matrix"]):
-            lines.append(f"    {name:<24} " + " ".join(f"{count:4d}" for count in row))
+            lines.append(
+                f"    {name:<24} " + " ".join(f"{count:4d}" for count in row)
+            )
     else:
         lines.append(f"  mAP: {scores['mean_average_precision']:.4f}")
         for name, value in scores["average_precision"].items():
-            lines.append(f"    AP {name:<21} {'-' if value is None else f'{value:.4f}'}")
+            lines.append(
+                f"    AP {name:<21} {'-' if value is None else f'{value:.4f}'}"
+            )
     return "\n".join(lines)

@@ -27,7 +27,9 @@ class AttentionImageLogger(keras.callbacks.Callback):
         if frames is None:
             grid = self.features.shape[2]
             size = max(64, 8 * grid)
-            frames = np.full(self.features.shape[:2] + (size, size, 3), 110, np.uint8)
+            frames = np.full(
+                self.features.shape[:2] + (size, size, 3), 110, np.uint8
+            )
         self.frames = np.asarray(frames)
         self.max_steps = max_steps
         self.writer = tf.summary.create_file_writer(f"{log_dir}/images")
@@ -35,11 +37,18 @@ class AttentionImageLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         attention = self.model.predict_on_batch(self.features)["attention"]
         steps = attention.shape[1]
-        chosen = np.unique(np.linspace(0, steps - 1, min(self.max_steps, steps)).round()).astype(int)
+        chosen = np.unique(
+            np.linspace(0, steps - 1, min(self.max_steps, steps)).round()
+        ).astype(int)
         images = []
         for frames, weights in zip(self.frames, attention):
             overlays = attention_overlay(frames[chosen], weights[chosen])
             images.append(np.concatenate(list(overlays), axis=1))
         with self.writer.as_default():
-            tf.summary.image("attention", np.stack(images), step=epoch, max_outputs=len(images))
+            tf.summary.image(
+                "attention",
+                np.stack(images),
+                step=epoch,
+                max_outputs=len(images),
+            )
         self.writer.flush()

@@ -24,11 +24,15 @@ class BestModelCheckpoint(keras.callbacks.Callback):
     def __init__(self, path, monitor="val_loss", mode="min"):
         super().__init__()
         if mode not in ("min", "max"):
-            raise ValueError(f"Expected `mode` 'min' or 'max'. Received: mode={mode!r}")
+            raise ValueError(
+                f"Expected `mode` 'min' or 'max'. Received: mode={mode!r}"
+            )
         self.path = os.fspath(path)
         self.monitor = monitor
         self.mode = mode
-        self.record_path = os.path.join(os.path.dirname(os.path.abspath(self.path)), "best.json")
+        self.record_path = os.path.join(
+            os.path.dirname(os.path.abspath(self.path)), "best.json"
+        )
         self.best = math.inf if mode == "min" else -math.inf
         if os.path.exists(self.record_path) and os.path.exists(self.path):
             with open(self.record_path, encoding="utf-8") as file:
@@ -52,7 +56,9 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         self.best = float(value)
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".keras")
+        handle, temporary = tempfile.mkstemp(
+            dir=directory, prefix=".tmp-", suffix=".keras"
+        )
         os.close(handle)
         try:
             self.model.save(temporary)
@@ -62,5 +68,12 @@ class BestModelCheckpoint(keras.callbacks.Callback):
                 os.remove(temporary)
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump({"monitor": self.monitor, "value": self.best, "epoch": epoch + 1}, file)
+            json.dump(
+                {
+                    "monitor": self.monitor,
+                    "value": self.best,
+                    "epoch": epoch + 1,
+                },
+                file,
+            )
         os.replace(temporary, self.record_path)

@@ -19,7 +19,9 @@ class EpochSeeding(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         seed_states = [
-            v for v in self.model.variables if v.path.endswith("seed_generator_state")
+            v
+            for v in self.model.variables
+            if v.path.endswith("seed_generator_state")
         ]
         for index, state in enumerate(seed_states):
             value = np.array(

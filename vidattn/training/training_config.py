@@ -78,7 +78,14 @@ class TrainingConfig:
                     f"Expected `{name}` to be one of {allowed}. Received: "
                     f"{name}={value!r}"
                 )
-        for name in ("units", "num_layers", "window", "stride", "batch_size", "epochs"):
+        for name in (
+            "units",
+            "num_layers",
+            "window",
+            "stride",
+            "batch_size",
+            "epochs",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(

@@ -75,6 +75,8 @@ class ActionHyperModel(keras_tuner.HyperModel):
             weight_decay=self.weight_decay,
         )
         model(np.zeros((1,) + self.input_shape, "float32"))
-        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        learning_rate = hp.Float(
+            "learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3
+        )
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
         return model

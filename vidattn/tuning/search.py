@@ -51,10 +51,22 @@ def run_search(
         search's folder) and `"tuner"`.
     """
     hypermodel = ActionHyperModel(
-        len(train.class_names), window, train.grid_size, train.channels,
-        multi_label=train.multi_label, depths=depths, widths=widths, penalties=penalties,
+        len(train.class_names),
+        window,
+        train.grid_size,
+        train.channels,
+        multi_label=train.multi_label,
+        depths=depths,
+        widths=widths,
+        penalties=penalties,
     )
-    options = dict(objective="val_loss", directory=directory, project_name=project_name, seed=seed, overwrite=False)
+    options = dict(
+        objective="val_loss",
+        directory=directory,
+        project_name=project_name,
+        seed=seed,
+        overwrite=False,
+    )
     if tuner == "hyperband":
         search = TUNERS[tuner](hypermodel, max_epochs=epochs, **options)
     else:
@@ -62,7 +74,9 @@ def run_search(
     window_options = dict(window_length=window, target_fps=fps, stride=stride)
     search.search(
         train.windows(batch_size, seed=seed, **window_options),
-        validation_data=validation.windows(batch_size, shuffle=False, **window_options),
+        validation_data=validation.windows(
+            batch_size, shuffle=False, **window_options
+        ),
         epochs=epochs,
         verbose=verbose,
     )
@@ -72,4 +86,8 @@ def run_search(
     temporary = model_path + ".tmp.keras"
     model.save(temporary)
     os.replace(temporary, model_path)
-    return {"hyperparameters": best_hyperparameters.values, "model_path": model_path, "tuner": search}
+    return {
+        "hyperparameters": best_hyperparameters.values,
+        "model_path": model_path,
+        "tuner": search,
+    }

@@ -83,15 +83,21 @@ def attention_strip(frames, attention, max_steps=8, caption=None):
     """
     frames = np.asarray(frames)
     steps = len(frames)
-    chosen = np.unique(np.linspace(0, steps - 1, min(max_steps, steps)).round()).astype(int)
+    chosen = np.unique(
+        np.linspace(0, steps - 1, min(max_steps, steps)).round()
+    ).astype(int)
     overlays = attention_overlay(frames, attention)[chosen]
     top = np.concatenate(list(frames[chosen]), axis=1)
     bottom = np.concatenate(list(overlays), axis=1)
     strip = np.concatenate([top, bottom], axis=0)
     if caption:
-        canvas = Image.new("RGB", (strip.shape[1], strip.shape[0] + 18), "white")
+        canvas = Image.new(
+            "RGB", (strip.shape[1], strip.shape[0] + 18), "white"
+        )
         canvas.paste(Image.fromarray(strip), (0, 0))
-        ImageDraw.Draw(canvas).text((4, strip.shape[0] + 3), caption, fill="black")
+        ImageDraw.Draw(canvas).text(
+            (4, strip.shape[0] + 3), caption, fill="black"
+        )
         strip = np.asarray(canvas)
     return strip
 
@@ -111,7 +117,8 @@ def _write_atomically(path, write):
 def save_png(image, path):
     """Writes a uint8 RGB image as PNG, atomically."""
     _write_atomically(
-        path, lambda temporary: Image.fromarray(image).save(temporary, format="PNG")
+        path,
+        lambda temporary: Image.fromarray(image).save(temporary, format="PNG"),
     )
 
 
@@ -132,16 +139,25 @@ def write_attention_report(videos, output_dir, title="Where the model looks"):
     rows = []
     for video in videos:
         video_id = str(video["video_id"])
-        file_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in video_id)
+        file_name = "".join(
+            c if c.isalnum() or c in "-_." else "_" for c in video_id
+        )
         file_name = f"{file_name}.png"
-        save_png(attention_strip(video["frames"], video["attention"]), os.path.join(output_dir, file_name))
+        save_png(
+            attention_strip(video["frames"], video["attention"]),
+            os.path.join(output_dir, file_name),
+        )
         verdict = ""
         if "predicted" in video:
             verdict = f"predicted <b>{html.escape(str(video['predicted']))}</b>"
             if "confidence" in video:
                 verdict += f" ({video['confidence']:.2f})"
             if "true" in video:
-                mark = "correct" if video["predicted"] == video["true"] else "wrong"
+                mark = (
+                    "correct"
+                    if video["predicted"] == video["true"]
+                    else "wrong"
+                )
                 verdict += f", true {html.escape(str(video['true']))} ({mark})"
         rows.append(
             f"<section><h2>{html.escape(video_id)}</h2><p>{verdict}</p>"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.data.importers.fake_files import touch_video
-from tests.data.importers.fake_files import write_lines
+from tests.fixtures.dataset_trees import touch_video
+from tests.fixtures.dataset_trees import write_lines
 from vidattn.data.importers import DatasetIndex
 from vidattn.data.importers import load_hmdb51
 

@@ -4,10 +4,10 @@ import collections
 
 import pytest
 
-from tests.data.importers.fake_files import touch_video
-from tests.data.importers.fake_files import write_lines
-from vidattn.data.importers import DatasetIndex
+from tests.fixtures.dataset_trees import touch_video
+from tests.fixtures.dataset_trees import write_lines
 from vidattn.data.importers import UCF11_ACTIONS
+from vidattn.data.importers import DatasetIndex
 from vidattn.data.importers import load_ucf11
 
 # The group folders' prefixes of the real release: not always the action.

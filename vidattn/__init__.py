@@ -1,4 +1,4 @@
-"""vidattn: soft-attention LSTMs that recognise actions in videos and show where they look.
+"""vidattn: video models that show where they look (soft-attention LSTMs).
 
 `import vidattn` loads the Keras side of the package (`layers`, `losses`,
 `models`, `metrics`: pure `keras.ops` and NumPy, so they run under every

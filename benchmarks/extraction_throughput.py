@@ -53,7 +53,7 @@ def matmul_gflops(size=2048, repeats=10):
 
 
 def model_gflop_per_frame(model):
-    """Multiply-adds of conv, depthwise and dense layers, in GFLOP (2 per MAC)."""
+    """Multiply-adds of conv, depthwise and dense layers: GFLOP (2 per MAC)."""
     macs = 0
     for layer in model.layers:
         if isinstance(layer, keras.layers.DepthwiseConv2D):

@@ -168,7 +168,9 @@ def test_bad_arguments(tmp_path):
         )
     with pytest.raises(
         ValueError,
-        match="Expected `layer_name` to be a layer of MobileNetV2.*'predictions'",
+        match=(
+            "Expected `layer_name` to be a layer of MobileNetV2.*'predictions'"
+        ),
     ):
         KerasApplicationBackbone(
             "MobileNetV2", weights=None, layer_name="predictions", **SMALL

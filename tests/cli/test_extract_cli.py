@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -64,9 +65,16 @@ def test_extract_folder_dataset_then_resume_from_its_index(tmp_path):
     assert failed == {"broken/empty", "broken/noise", "broken/truncated"}
     index = DatasetIndex.from_json(output / "index.json")
     assert len(index) == 7
-    # The progress report goes to stderr, a few lines, not one per update.
-    progress = [l for l in first.stderr.splitlines() if l.startswith("train: ")]
-    assert 2 <= len(progress) <= 3, progress
+    # The progress display goes where Keras prints its own (stdout): not a
+    # terminal here, so a few lines, not one per update, and no redrawing.
+    assert "\r" not in first.stdout and "\b" not in first.stdout
+    lines = first.stdout.splitlines()
+    assert "train: 7 videos, 0 already extracted, 7 to extract." in lines
+    progress = [line for line in lines if re.match(r"\d+/7 - ", line)]
+    assert 1 <= len(progress) <= 3, progress
+    assert progress[-1].startswith("7/7 - ") and "videos/s" in progress[-1]
+    skipped = [line for line in lines if line.startswith("Skipped video")]
+    assert len(skipped) == 3, skipped
 
     second = vidattn(
         "extract", f"--index={output / 'index.json'}", "--nosave_index", *common

@@ -36,7 +36,7 @@ def _write_inputs(tmp_path, rows, counts, labels, ids=None, dataset="features"):
         "".join(f"{n}\n" for n in counts)
     )
     (tmp_path / "train_labels.txt").write_text(
-        "".join(f"{l}\n" for l in labels)
+        "".join(f"{label}\n" for label in labels)
     )
     if ids is not None:
         (tmp_path / "train_filename.txt").write_text(

@@ -12,7 +12,9 @@ import pytest
 
 from vidattn.data import FeatureDataset
 from vidattn.data import ShardWriter
+from vidattn.data import records
 from vidattn.data import schema
+from vidattn.data.manifest import ShardIntegrityError
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -96,7 +98,7 @@ def test_float32_storage_and_byte_limit(tmp_path):
     sizes = [
         16
         + len(
-            schema.encode_video(
+            records.encode_video(
                 f"v{i:02d}",
                 _features(i),
                 backbone=SETTINGS["backbone"],
@@ -236,6 +238,8 @@ def test_resume_removes_unlisted_shards_and_stray_tmp_files(tmp_path):
     )
     (tmp_path / "train-00003.tfrecord.tmp").write_bytes(b"partial")
     (tmp_path / "manifest.json.tmp").write_text("{")
+    # What a kill leaves while the manifest is written atomically.
+    (tmp_path / ".manifest.json.k2l7q1.tmp").write_text("{")
     (tmp_path / "notes.txt").write_text("not ours")
     with ShardWriter(
         str(tmp_path), **SETTINGS, max_videos_per_shard=3
@@ -245,6 +249,7 @@ def test_resume_removes_unlisted_shards_and_stray_tmp_files(tmp_path):
     names = sorted(os.listdir(tmp_path))
     assert "train-00003.tfrecord.tmp" not in names
     assert "manifest.json.tmp" not in names
+    assert ".manifest.json.k2l7q1.tmp" not in names
     assert "notes.txt" in names
     manifest = _manifest(tmp_path)
     assert [s["path"] for s in manifest["shards"]] == [
@@ -299,10 +304,13 @@ def test_refuses_foreign_folder_second_writer_and_damaged_shards(tmp_path):
 
     with open(folder / "train-00000.tfrecord", "r+b") as f:
         f.truncate(100)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ShardIntegrityError) as info:
         ShardWriter(str(folder), **SETTINGS)
     assert "train-00000.tfrecord" in str(info.value)
     assert "received 100 bytes" in str(info.value)
+    os.remove(folder / "train-00000.tfrecord")
+    with pytest.raises(FileNotFoundError, match="train-00000.tfrecord"):
+        ShardWriter(str(folder), **SETTINGS)
 
 
 def test_error_in_with_block_keeps_videos_but_not_finalized(tmp_path):

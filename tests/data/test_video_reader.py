@@ -1,4 +1,4 @@
-"""Tests for vidattn.data.video_reader: real clips, and clips written by PyAV."""
+"""Tests for vidattn.data.video_reader: real clips and clips written by PyAV."""
 
 import fractions
 import math
@@ -20,7 +20,7 @@ FRAME_COUNT_TOLERANCE = 2
 def write_clip(
     path, pts_ms, values, height=48, width=64, audio=False, faststart=False
 ):
-    """Writes flat-grey frames at the given timestamps (ms), optionally with audio.
+    """Writes flat-grey frames at the given timestamps (ms), maybe with audio.
 
     A flat grey survives lossy coding almost exactly, so a decoded frame's
     value tells which written frame it is.
@@ -58,7 +58,7 @@ def write_clip(
 
 
 def latest_at_or_before(times, target, tolerance=0.001):
-    """The sampling rule, brute force: last index whose time <= target (+1 ms)."""
+    """The sampling rule, brute force: last index with time <= target + 1 ms."""
     candidates = [i for i, t in enumerate(times) if t <= target + tolerance]
     return candidates[-1]
 
@@ -317,7 +317,7 @@ def test_file_without_video_stream(tmp_path):
 def test_invalid_fps(carphone, fps):
     path, _ = carphone
     with pytest.raises(
-        ValueError, match="Expected `fps` to be a positive number"
+        ValueError, match="Expected `fps` to be a finite number > 0"
     ):
         VideoReader(path).read(fps=fps)
 

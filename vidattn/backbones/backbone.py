@@ -64,8 +64,8 @@ class Backbone:
         output_shape = tuple(model.output.shape)
         if len(output_shape) != 4 or None in output_shape[1:]:
             raise ValueError(
-                f"Expected layer '{layer_name}' of {name} to output feature maps "
-                "of shape (batch, K, K, channels); received "
+                f"Expected layer '{layer_name}' of {name} to output feature "
+                "maps of shape (batch, K, K, channels); received "
                 f"{output_shape} at input size {self.input_size}. Choose a "
                 "convolutional layer."
             )
@@ -183,7 +183,8 @@ def standardize_input_size(input_size):
     ):
         raise ValueError(
             "Expected `input_size` to be a positive int or a tuple of two "
-            f"positive ints (height, width). Received: input_size={input_size!r}"
+            "positive ints (height, width). Received: "
+            f"input_size={input_size!r}"
         )
     return (int(input_size[0]), int(input_size[1]))
 

@@ -124,8 +124,8 @@ class EfficientNetLite0Backbone(Backbone):
         layer_names = [layer.name for layer in self.classifier.layers]
         if layer_name not in layer_names:
             raise ValueError(
-                "Expected `layer_name` to be a layer of EfficientNet-Lite0, such "
-                "as 'top_activation' or 'block6d_add'. Received: "
+                "Expected `layer_name` to be a layer of EfficientNet-Lite0, "
+                "such as 'top_activation' or 'block6d_add'. Received: "
                 f"layer_name={layer_name!r}"
             )
         model = keras.Model(
@@ -245,8 +245,8 @@ def load_efficientnet_lite0_weights(model, weights="imagenet"):
         path = os.fspath(weights)
         if not os.path.isfile(path):
             raise ValueError(
-                f"Expected `weights` to be 'imagenet', None, or an existing file; "
-                f"no file at '{path}'."
+                "Expected `weights` to be 'imagenet', None, or an existing "
+                f"file; no file at '{path}'."
             )
     if path.endswith(".weights.h5"):
         model.load_weights(path)
@@ -296,7 +296,7 @@ def _batch_norm(name):
 
 
 def _block_specs():
-    """Yields `(prefix, (kernel, stride, expand, in, out))` for the 16 blocks."""
+    """Yields `(prefix, (kernel, stride, expand, in, out))` of the 16 blocks."""
     for stage, (
         repeats,
         kernel_size,
@@ -364,7 +364,7 @@ def _mobile_inverted_block(
 
 
 def _torch_layer_names():
-    """Maps Keras layers with weights to PyTorch parameter prefixes and kinds."""
+    """Maps the Keras layers with weights to PyTorch prefixes and kinds."""
     names = {
         "stem_conv": ("_conv_stem", "conv"),
         "stem_bn": ("_bn0", "bn"),
@@ -419,8 +419,8 @@ def _assign_state_dict(model, state_dict, path):
         received = [tuple(v.shape) for v in values]
         if expected != received:
             raise ValueError(
-                f"Expected the tensors '{prefix}.*' of '{path}' to fit Keras layer "
-                f"'{layer_name}' with weight shapes {expected}; received "
+                f"Expected the tensors '{prefix}.*' of '{path}' to fit Keras "
+                f"layer '{layer_name}' with weight shapes {expected}; received "
                 f"{received} after transposing to channels-last."
             )
         layer.set_weights([v.astype("float32") for v in values])
@@ -432,7 +432,7 @@ def _assign_state_dict(model, state_dict, path):
     )
     if unused:
         raise ValueError(
-            f"Expected every tensor of '{path}' to map onto EfficientNet-Lite0; "
-            f"{len(unused)} did not, e.g. {unused[:5]}. Is it an "
-            "EfficientNet-Lite0 state dict?"
+            f"Expected every tensor of '{path}' to map onto "
+            f"EfficientNet-Lite0; {len(unused)} did not, e.g. {unused[:5]}. "
+            "Is it an EfficientNet-Lite0 state dict?"
         )

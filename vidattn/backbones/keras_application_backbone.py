@@ -31,7 +31,7 @@ _DEFAULT_INPUT_SIZES = {
 
 
 class KerasApplicationBackbone(Backbone):
-    """A `keras.applications` network cut at a named layer, as a feature extractor.
+    """A `keras.applications` network cut at a named layer: a feature extractor.
 
     The network is built without its classifier (`include_top=False`) at a
     fixed input size, and cut at `layer_name`; by default at its last layer,
@@ -123,7 +123,8 @@ class KerasApplicationBackbone(Backbone):
             if reserved in application_kwargs:
                 raise ValueError(
                     f"Expected no `{reserved}` argument: the backbone builds "
-                    f"{application_name} without its classifier at `input_size`. "
+                    f"{application_name} without its classifier at "
+                    "`input_size`. "
                     f"Received: {reserved}={application_kwargs[reserved]!r}"
                 )
         network = constructor(
@@ -196,12 +197,19 @@ def _resolve_application(application):
         or "applications" not in module_name
         or not hasattr(module, "preprocess_input")
     ):
-        available = sorted(
-            n for n in dir(keras.applications) if n[:1].isupper()
-        )
+        available = keras_application_names()
         raise ValueError(
             "Expected `application` to name a keras.applications model such as "
             f"{available[:6]} ... ({len(available)} in all). Received: "
             f"application={application!r}"
         )
     return constructor, name
+
+
+def keras_application_names():
+    """The names of the `keras.applications` constructors, sorted.
+
+    Returns:
+        A tuple of str, such as `("ConvNeXtBase", ..., "Xception")`.
+    """
+    return tuple(sorted(n for n in dir(keras.applications) if n[:1].isupper()))

@@ -114,13 +114,14 @@ def load_torch_state_dict(path):
     ) as error:
         raise TorchStateDictError(
             path,
-            f"the file is corrupt or truncated ({type(error).__name__}: {error})",
+            f"the file is corrupt or truncated ({type(error).__name__}: "
+            f"{error})",
         ) from error
     except _RefusedGlobal as error:
         raise TorchStateDictError(
             path,
-            f"the pickle references '{error.module}.{error.name}', which is not "
-            "a tensor-rebuild call; refusing to load it. Only "
+            f"the pickle references '{error.module}.{error.name}', which is "
+            "not a tensor-rebuild call; refusing to load it. Only "
             "torch._utils._rebuild_tensor_v2, collections.OrderedDict and the "
             "torch.*Storage types are admitted.",
         ) from None
@@ -199,7 +200,8 @@ class _PendingTensor:
             )
         if any(s < 0 for s in self.size) or any(s < 0 for s in self.stride):
             raise ValueError(
-                f"tensor has a negative size {self.size} or stride {self.stride}"
+                f"tensor has a negative size {self.size} or stride "
+                f"{self.stride}"
             )
         if 0 in self.size:
             array = np.zeros(self.size, dtype=data.dtype)
@@ -259,7 +261,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def _storage_type_of(value):
     if not isinstance(value, _StorageType):
         raise ValueError(
-            f"expected a torch storage type in a storage record; received {value!r}"
+            "expected a torch storage type in a storage record; received "
+            f"{value!r}"
         )
     return value
 
@@ -393,8 +396,8 @@ def _load_legacy(path):
             )
             if stored_numel != numel:
                 raise ValueError(
-                    f"storage '{key}' holds {stored_numel} elements; its record "
-                    f"says {numel}"
+                    f"storage '{key}' holds {stored_numel} elements; its "
+                    f"record says {numel}"
                 )
             raw = _read_exactly(file, numel * dtype.itemsize, key)
             storages[key] = _from_bytes(raw, dtype, numel, byteorder, key)
@@ -418,8 +421,8 @@ def _read_exactly(file, count, key):
     data = file.read(count)
     if len(data) != count:
         raise ValueError(
-            f"the file ends inside storage '{key}' ({len(data)} of {count} bytes); "
-            "it is truncated"
+            f"the file ends inside storage '{key}' ({len(data)} of {count} "
+            "bytes); it is truncated"
         )
     return data
 
@@ -427,8 +430,8 @@ def _read_exactly(file, count, key):
 def _from_bytes(raw, dtype, numel, byteorder, key):
     if len(raw) != numel * dtype.itemsize:
         raise ValueError(
-            f"storage '{key}' holds {len(raw)} bytes; expected {numel} elements "
-            f"of {dtype.itemsize} bytes"
+            f"storage '{key}' holds {len(raw)} bytes; expected {numel} "
+            f"elements of {dtype.itemsize} bytes"
         )
     stored = dtype.newbyteorder("<" if byteorder == "little" else ">")
     return np.frombuffer(raw, dtype=stored).astype(dtype, copy=False)

@@ -19,21 +19,29 @@ import os
 from absl import app
 from absl import flags
 
-DATASETS = ("ucf11", "hmdb51", "hollywood2", "msvd", "folder")
-
 FLAGS = flags.FLAGS
 
 
 def define_flags():
     """Defines the flags of this command."""
+    from vidattn.data.importers import get_importer
+    from vidattn.data.importers import importer_names
+
+    names = importer_names()
     flags.DEFINE_enum(
-        "dataset", None, DATASETS, "The dataset layout under --root."
+        "dataset",
+        None,
+        names,
+        "The dataset layout under --root: "
+        + "; ".join(f"{n}: {get_importer(n).description}" for n in names)
+        + ".",
     )
     flags.DEFINE_string("root", None, "The dataset's folder (with --dataset).")
     flags.DEFINE_string(
         "index",
         None,
-        "A DatasetIndex JSON file (DatasetIndex.to_json), instead of --dataset.",
+        "A DatasetIndex JSON file (DatasetIndex.to_json), instead of "
+        "--dataset.",
     )
     flags.DEFINE_string(
         "output_dir", None, "Where the features go: one subfolder per split."
@@ -131,7 +139,8 @@ def define_flags():
     flags.DEFINE_integer(
         "max_videos_per_shard",
         None,
-        "Start a new shard after this many videos (a kill loses at most one shard).",
+        "Start a new shard after this many videos (a kill loses at most one "
+        "shard).",
     )
     flags.DEFINE_integer(
         "shuffle_seed", 0, "Seed of the order videos are written in."
@@ -149,55 +158,47 @@ def define_flags():
 
 def load_index():
     """The DatasetIndex that the flags name."""
-    from vidattn.data import importers
+    from vidattn.data.importers import DatasetIndex
+    from vidattn.data.importers import load_dataset
 
     if FLAGS.index:
-        return importers.DatasetIndex.from_json(FLAGS.index)
-    root = FLAGS.root
-    if FLAGS.dataset == "ucf11":
-        return importers.load_ucf11(root)
-    if FLAGS.dataset == "hmdb51":
-        return importers.load_hmdb51(
-            root,
-            split_number=FLAGS.split_number,
-            splits_dir=FLAGS.splits_dir,
-            missing=FLAGS.missing,
-        )
-    if FLAGS.dataset == "hollywood2":
-        return importers.load_hollywood2(
-            root, train_set=FLAGS.train_set, missing=FLAGS.missing
-        )
-    if FLAGS.dataset == "msvd":
-        return importers.load_msvd(
-            root,
-            videos_dir=FLAGS.videos_dir,
-            captions_path=FLAGS.captions_csv,
-            mapping_path=FLAGS.mapping_file,
-            missing=FLAGS.missing,
-        )
-    fractions = (
-        tuple(float(f) for f in FLAGS.split_fractions)
-        if FLAGS.split_fractions
-        else None
+        return DatasetIndex.from_json(FLAGS.index)
+    fractions = FLAGS.split_fractions
+    # Every dataset option; the importer takes its own.
+    return load_dataset(
+        FLAGS.dataset,
+        FLAGS.root,
+        split_number=FLAGS.split_number,
+        splits_dir=FLAGS.splits_dir,
+        train_set=FLAGS.train_set,
+        videos_dir=FLAGS.videos_dir,
+        captions_path=FLAGS.captions_csv,
+        mapping_path=FLAGS.mapping_file,
+        missing=FLAGS.missing,
+        fractions=tuple(float(f) for f in fractions) if fractions else None,
+        seed=FLAGS.split_seed,
     )
-    return importers.load_folder(
-        root, fractions=fractions, seed=FLAGS.split_seed
-    )
+
+
+def sampling_from_flags():
+    """The FrameSampling that --fps or --evenly_spaced names."""
+    from vidattn.data import FrameSampling
+
+    if FLAGS.evenly_spaced:
+        spec = FLAGS.evenly_spaced.removeprefix("even:")
+        return FrameSampling.parse(f"even:{spec}")
+    return FrameSampling.parse(FLAGS.fps or "30")
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    from vidattn.data.feature_extractor import FeatureExtractor
-    from vidattn.data.feature_extractor import FrameSampling
-    from vidattn.data.feature_extractor import build_backbone
+    from vidattn.backbones import build_backbone
+    from vidattn.extraction import FAILURES_FILENAME
+    from vidattn.extraction import FeatureExtractor
 
     try:
-        if FLAGS.evenly_spaced:
-            spec = FLAGS.evenly_spaced.removeprefix("even:")
-            sampling = FrameSampling.parse(f"even:{spec}")
-        else:
-            sampling = FrameSampling.parse(FLAGS.fps or "30")
+        sampling = sampling_from_flags()
         index = load_index()
     except (ValueError, FileNotFoundError) as error:
         raise app.UsageError(str(error)) from None
@@ -227,5 +228,5 @@ def main(argv):
         if summary.failed:
             print(
                 f"  {summary.failed} video(s) could not be used: see "
-                f"{os.path.join(summary.output_dir, 'failures.json')}"
+                f"{os.path.join(summary.output_dir, FAILURES_FILENAME)}"
             )

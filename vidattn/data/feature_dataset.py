@@ -1,13 +1,16 @@
 """`tf.data` pipelines over a folder of per-video feature TFRecords."""
 
-import hashlib
-import math
 import os
 
 import numpy as np
 import tensorflow as tf
 
+from vidattn.data import records
 from vidattn.data import schema
+from vidattn.data.manifest import Manifest
+from vidattn.utils.arguments import check_one_of
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.arguments import check_positive_number
 
 _OUTPUT_DTYPES = ("float32", "float16", "bfloat16")
 
@@ -41,31 +44,19 @@ def _window_plan(num_frames, window_length, skip, stride):
     return starts, indices
 
 
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Expected `{name}` to be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
-
-
 def _check_batch(batch_size, dtype):
-    if batch_size is not None:
-        _check_positive_int(batch_size, "batch_size")
-    if dtype not in _OUTPUT_DTYPES:
-        raise ValueError(
-            f"Expected `dtype` to be one of {_OUTPUT_DTYPES}. "
-            f"Received: dtype={dtype!r}"
-        )
+    check_positive_int("batch_size", batch_size, allow_none=True)
+    check_one_of("dtype", dtype, _OUTPUT_DTYPES)
 
 
 class FeatureDataset:
     """Reads a dataset folder written by `vidattn.data.ShardWriter`.
 
-    Opening the folder reads and validates `manifest.json`, checks that every
-    listed shard exists with the listed size and, unless
-    `verify_checksums=False`, the SHA-256 of every shard, so that a corrupt
-    or truncated shard is reported by name before training starts.
+    Opening the folder reads and validates `manifest.json` (a
+    `vidattn.data.Manifest`), checks that every listed shard exists with the
+    listed size and, unless `verify_checksums=False`, the SHA-256 of every
+    shard, so that a corrupt or truncated shard is reported by name before
+    training starts.
 
     The methods build `tf.data` pipelines that stream the shards (parallel
     interleave over files, parallel parsing) and hold a few videos, a
@@ -99,8 +90,8 @@ class FeatureDataset:
         ValueError: if the manifest is invalid, of an unsupported schema
             version, lists a path outside the folder, or the folder is not
             finalized and `allow_incomplete` is False.
-        tf.errors.DataLossError: if a shard's size or checksum differs from
-            the manifest's.
+        vidattn.data.ShardIntegrityError: (a `ValueError`) if a shard's
+            size or checksum differs from the manifest's.
 
     Example:
 
@@ -117,14 +108,11 @@ class FeatureDataset:
         self, directory, *, verify_checksums=True, allow_incomplete=False
     ):
         self.directory = os.path.abspath(directory)
-        self.manifest = schema.read_manifest(self.directory)
+        self.manifest = Manifest.read(self.directory)
         manifest = self.manifest
-        self._manifest_path = os.path.join(
-            self.directory, schema.MANIFEST_FILENAME
-        )
-        if not manifest["finalized"] and not allow_incomplete:
+        if not manifest.finalized and not allow_incomplete:
             raise ValueError(
-                f"{self._manifest_path}: expected a finished dataset "
+                f"{manifest.path}: expected a finished dataset "
                 '("finalized": true). Received one whose writer did not '
                 "finish (still running, killed, or failed). Reopen the folder "
                 "with ShardWriter to resume and close it, or pass "
@@ -132,7 +120,7 @@ class FeatureDataset:
             )
         if not manifest["shards"]:
             raise ValueError(
-                f"{self._manifest_path}: expected at least one shard. "
+                f"{manifest.path}: expected at least one shard. "
                 "Received a dataset without videos."
             )
         self.split = manifest["split"]
@@ -148,10 +136,7 @@ class FeatureDataset:
 
         self._shards = []
         offset = 0
-        for shard in manifest["shards"]:
-            path = schema.resolve_shard_path(
-                self.directory, shard["path"], self._manifest_path
-            )
+        for shard, path in zip(manifest.shards, manifest.shard_paths):
             self._shards.append(dict(shard, path=path, offset=offset))
             offset += shard["num_records"]
         self.video_ids = tuple(
@@ -167,24 +152,7 @@ class FeatureDataset:
             [n for shard in self._shards for n in shard["num_captions"]],
             dtype=np.int64,
         )
-        for shard in self._shards:
-            if not os.path.isfile(shard["path"]):
-                raise FileNotFoundError(
-                    f"{shard['path']}: expected this shard, listed in "
-                    f"{self._manifest_path}; the file is missing."
-                )
-            size = os.path.getsize(shard["path"])
-            if size != shard["num_bytes"]:
-                raise tf.errors.DataLossError(
-                    None,
-                    None,
-                    f"{shard['path']}: expected {shard['num_bytes']} bytes as "
-                    f"{schema.MANIFEST_FILENAME} says; received {size} bytes. "
-                    "The shard is truncated or was changed after it was "
-                    "written: restore it or rewrite the dataset.",
-                )
-        if verify_checksums:
-            self.verify_checksums()
+        manifest.verify_shards(checksums=verify_checksums)
 
     @property
     def shard_paths(self):
@@ -202,27 +170,13 @@ class FeatureDataset:
         return len(self.class_names)
 
     def verify_checksums(self):
-        """Checks the SHA-256 of every shard against the manifest.
+        """Checks the size and SHA-256 of every shard against the manifest.
 
         Raises:
-            tf.errors.DataLossError: naming the first shard whose checksum
-                differs.
+            vidattn.data.ShardIntegrityError: naming the first shard whose
+                size or checksum differs.
         """
-        for shard in self._shards:
-            digest = hashlib.sha256()
-            with open(shard["path"], "rb") as f:
-                for block in iter(lambda: f.read(1 << 22), b""):
-                    digest.update(block)
-            if digest.hexdigest() != shard["sha256"]:
-                raise tf.errors.DataLossError(
-                    None,
-                    None,
-                    f"{shard['path']}: expected SHA-256 {shard['sha256']} as "
-                    f"{schema.MANIFEST_FILENAME} says; received "
-                    f"{digest.hexdigest()}. The shard is corrupt or was "
-                    "changed after it was written: restore it or rewrite the "
-                    "dataset.",
-                )
+        self.manifest.verify_shards(checksums=True)
 
     def frame_skip(self, target_fps=None):
         """Returns how many stored frames apart a window's frames are.
@@ -240,16 +194,7 @@ class FeatureDataset:
         """
         if target_fps is None:
             return 1
-        if (
-            isinstance(target_fps, bool)
-            or not isinstance(target_fps, (int, float))
-            or not math.isfinite(target_fps)
-            or target_fps <= 0
-        ):
-            raise ValueError(
-                "Expected `target_fps` to be a positive number or None. "
-                f"Received: target_fps={target_fps!r}"
-            )
+        check_positive_number("target_fps", target_fps)
         if self.stored_fps is None:
             raise ValueError(
                 f"Expected a dataset with a common stored frame rate to take "
@@ -282,8 +227,8 @@ class FeatureDataset:
         Returns:
             The number of windows (before batching), an int.
         """
-        _check_positive_int(window_length, "window_length")
-        _check_positive_int(stride, "stride")
+        check_positive_int("window_length", window_length)
+        check_positive_int("stride", stride)
         skip = self.frame_skip(target_fps)
         return int(
             _count_windows(self.num_frames, window_length, skip, stride).sum()
@@ -324,7 +269,7 @@ class FeatureDataset:
         source = tf.strings.join(
             [path, ", record ", tf.strings.as_string(record_index)]
         )
-        video = schema.parse_video_tensors(
+        video = records.parse_video_tensors(
             serialized,
             grid_size=self.grid_size,
             channels=self.channels,
@@ -452,9 +397,9 @@ class FeatureDataset:
         dtype,
         evaluation,
     ):
-        _check_positive_int(window_length, "window_length")
-        _check_positive_int(stride, "stride")
-        _check_positive_int(cycle_length, "cycle_length")
+        check_positive_int("window_length", window_length)
+        check_positive_int("stride", stride)
+        check_positive_int("cycle_length", cycle_length)
         _check_batch(batch_size, dtype)
         skip = self.frame_skip(target_fps)
         labelled = self.num_classes > 0
@@ -586,7 +531,7 @@ class FeatureDataset:
             ValueError: if an argument is invalid, or `target_fps` does not
                 divide the stored frame rate.
         """
-        _check_positive_int(shuffle_buffer_size, "shuffle_buffer_size")
+        check_positive_int("shuffle_buffer_size", shuffle_buffer_size)
         return self._windows(
             batch_size=batch_size,
             window_length=window_length,
@@ -711,8 +656,8 @@ class FeatureDataset:
             ValueError: if an argument is invalid or the dataset has no
                 captions.
         """
-        _check_positive_int(shuffle_buffer_size, "shuffle_buffer_size")
-        _check_positive_int(cycle_length, "cycle_length")
+        check_positive_int("shuffle_buffer_size", shuffle_buffer_size)
+        check_positive_int("cycle_length", cycle_length)
         _check_batch(batch_size, dtype)
         count = int(self.num_captions.sum())
         if count == 0:
@@ -756,7 +701,7 @@ class FeatureDataset:
         """Reads every record eagerly, in manifest order, as NumPy values.
 
         Yields:
-            The dict of `vidattn.data.schema.decode_video` (features in the
+            The dict of `vidattn.data.records.decode_video` (features in the
             storage dtype) plus `"video_index"`, the position in
             `video_ids`.
 
@@ -795,7 +740,7 @@ class FeatureDataset:
                         f"{source}: expected {shard['num_records']} records "
                         f"as {schema.MANIFEST_FILENAME} says; received more.",
                     )
-                video = schema.decode_video(serialized.numpy(), source=source)
+                video = records.decode_video(serialized.numpy(), source=source)
                 self._check_video(video, shard, index, source)
                 video["video_index"] = shard["offset"] + index
                 yield video
@@ -820,7 +765,7 @@ class FeatureDataset:
         }
         received = {key: video[key] for key in expected}
         try:
-            schema.check_labels(
+            records.check_labels(
                 video["video_id"],
                 video["labels"].tolist(),
                 self.num_classes,

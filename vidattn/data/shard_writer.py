@@ -1,8 +1,6 @@
 """Sharded, resumable TFRecord writer of per-video feature sequences."""
 
 import fcntl
-import hashlib
-import json
 import math
 import os
 
@@ -10,53 +8,26 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from vidattn.data import records
 from vidattn.data import schema
+from vidattn.data.manifest import Manifest
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.atomic_write import TEMPORARY_SUFFIX
+from vidattn.utils.atomic_write import publish_file
 
 _LOCK_FILENAME = ".writer.lock"
 
-# Dataset-level settings that every append must share with the manifest.
-_FIXED_KEYS = (
-    "split",
-    "backbone",
-    "layer",
-    "input_size",
-    "grid_size",
-    "channels",
-    "dtype",
-    "stored_fps",
-    "class_names",
-    "multi_label",
-)
 
-
-def _fsync_directory(directory):
-    """Makes a rename inside `directory` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sha256_and_fsync(path):
-    """Hashes a closed file and forces its bytes to disk."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-        os.fsync(f.fileno())
-    return digest.hexdigest()
-
-
-def _atomic_write_json(path, value):
-    tmp = path + schema.TMP_SUFFIX
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_directory(os.path.dirname(path))
+def _is_stray_temporary(name):
+    """Whether `name` is a temporary file of an interrupted writer."""
+    if not name.endswith(TEMPORARY_SUFFIX):
+        return False
+    return (
+        name.endswith(schema.SHARD_SUFFIX + TEMPORARY_SUFFIX)
+        # `write_json_atomically` names it `.manifest.json.<random>.tmp`.
+        or name.startswith(f".{schema.MANIFEST_FILENAME}.")
+        or name == schema.MANIFEST_FILENAME + TEMPORARY_SUFFIX
+    )
 
 
 class ShardWriter:
@@ -66,13 +37,15 @@ class ShardWriter:
     `<split>-<index:05d>.tfrecord` and `manifest.json`, which lists every
     finished shard with its record count, size, SHA-256 and video ids (see
     `tfrecords/README.md`). Each video is one record built by
-    `vidattn.data.schema.encode_video`, validated before it is written.
+    `vidattn.data.records.encode_video`, validated before it is written.
 
     Writing is crash-safe and resumable:
 
-    - a shard is written as `<name>.tmp`, closed, fsynced, then renamed into
-      place with `os.replace`, and only then listed in the manifest, which
-      is itself replaced atomically. A reader never sees a partial shard.
+    - a shard is written as `<name>.tmp`, closed, then published with
+      `vidattn.utils.publish_file` (fsync, `os.replace`, fsync of the
+      folder), and only then listed in the manifest (`vidattn.data.Manifest`),
+      which is itself written atomically. A reader never sees a partial
+      shard.
     - reopening a folder whose writer was killed keeps the shards the
       manifest lists, removes stray `*.tmp` files and finished shards the
       manifest does not list (a kill between rename and manifest update),
@@ -114,9 +87,11 @@ class ShardWriter:
             this many bytes. Defaults to 256 MiB.
 
     Raises:
-        ValueError: if an argument is invalid, the folder holds another
-            dataset (different settings, or TFRecord files but no manifest),
-            or a shard the manifest lists is missing or has the wrong size.
+        ValueError: if an argument is invalid, or the folder holds another
+            dataset (different settings, or TFRecord files but no manifest).
+        FileNotFoundError: if a shard the manifest lists is missing.
+        vidattn.data.ShardIntegrityError: (a `ValueError`) if a shard the
+            manifest lists has another size than the manifest's.
         RuntimeError: if another writer holds the folder.
 
     Example:
@@ -150,118 +125,45 @@ class ShardWriter:
         max_videos_per_shard=None,
         max_shard_bytes=256 * 2**20,
     ):
-        if not isinstance(split, str) or not split or "/" in split:
-            raise ValueError(
-                "Expected `split` to be a non-empty name without '/'. "
-                f"Received: split={split!r}"
-            )
-        for name, value in (("backbone", backbone), ("layer", layer)):
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(
-                    f"Expected `{name}` to be a non-empty string. "
-                    f"Received: {name}={value!r}"
-                )
-        for name, value in (("grid_size", grid_size), ("channels", channels)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or value < 1
-            ):
-                raise ValueError(
-                    f"Expected `{name}` to be a positive integer. "
-                    f"Received: {name}={value!r}"
-                )
-        if dtype not in schema.STORAGE_DTYPES:
-            raise ValueError(
-                f"Expected `dtype` to be one of {schema.STORAGE_DTYPES}. "
-                f"Received: dtype={dtype!r}"
-            )
-        input_size = list(input_size) if input_size is not None else None
-        if (
-            input_size is None
-            or len(input_size) != 2
-            or not all(
-                isinstance(s, int) and not isinstance(s, bool) and s >= 1
-                for s in input_size
-            )
-        ):
-            raise ValueError(
-                "Expected `input_size` to be (height, width) in pixels. "
-                f"Received: input_size={input_size!r}"
-            )
-        if isinstance(class_names, str) or not all(
-            isinstance(n, str) and n for n in class_names
-        ):
-            raise ValueError(
-                "Expected `class_names` to be a sequence of non-empty strings."
-                f" Received: class_names={class_names!r}"
-            )
-        class_names = list(class_names)
-        if len(set(class_names)) != len(class_names):
-            raise ValueError(
-                "Expected unique `class_names`. "
-                f"Received: class_names={class_names}"
-            )
-        if stored_fps is not None:
-            if (
-                isinstance(stored_fps, bool)
-                or not isinstance(stored_fps, (int, float))
-                or not math.isfinite(stored_fps)
-                or stored_fps <= 0
-            ):
-                raise ValueError(
-                    "Expected `stored_fps` to be a positive number or None. "
-                    f"Received: stored_fps={stored_fps!r}"
-                )
-            stored_fps = float(stored_fps)
-        if max_videos_per_shard is not None and (
-            not isinstance(max_videos_per_shard, int)
-            or max_videos_per_shard < 1
-        ):
-            raise ValueError(
-                "Expected `max_videos_per_shard` to be a positive integer or "
-                f"None. Received: max_videos_per_shard={max_videos_per_shard!r}"
-            )
-        if not isinstance(max_shard_bytes, int) or max_shard_bytes < 1:
-            raise ValueError(
-                "Expected `max_shard_bytes` to be a positive integer. "
-                f"Received: max_shard_bytes={max_shard_bytes!r}"
-            )
-        self.directory = os.path.abspath(directory)
+        # Checks the dataset settings before anything touches the folder.
+        requested = Manifest.create(
+            directory,
+            split=split,
+            backbone=backbone,
+            layer=layer,
+            input_size=input_size,
+            grid_size=grid_size,
+            channels=channels,
+            dtype=dtype,
+            stored_fps=stored_fps,
+            class_names=class_names,
+            multi_label=multi_label,
+        )
+        settings = requested.settings
+        self.max_videos_per_shard = check_positive_int(
+            "max_videos_per_shard", max_videos_per_shard, allow_none=True
+        )
+        self.max_shard_bytes = check_positive_int(
+            "max_shard_bytes", max_shard_bytes
+        )
+        self.directory = requested.directory
         self.backbone = backbone
         self.layer = layer
-        self.input_size = tuple(input_size)
-        self.grid_size = grid_size
-        self.channels = channels
+        self.input_size = tuple(settings["input_size"])
+        self.grid_size = settings["grid_size"]
+        self.channels = settings["channels"]
         self.dtype = dtype
-        self.class_names = tuple(class_names)
-        self.multi_label = bool(multi_label)
+        self.class_names = tuple(settings["class_names"])
+        self.multi_label = settings["multi_label"]
         self.split = split
-        self.stored_fps = stored_fps
-        self.max_videos_per_shard = max_videos_per_shard
-        self.max_shard_bytes = max_shard_bytes
+        self.stored_fps = settings["stored_fps"]
 
-        self._settings = {
-            "split": split,
-            "backbone": backbone,
-            "layer": layer,
-            "input_size": list(input_size),
-            "grid_size": grid_size,
-            "channels": channels,
-            "dtype": dtype,
-            "stored_fps": stored_fps,
-            "class_names": class_names,
-            "multi_label": self.multi_label,
-        }
-        self._manifest_path = os.path.join(
-            self.directory, schema.MANIFEST_FILENAME
-        )
         self._closed = False
         self._current = None
         os.makedirs(self.directory, exist_ok=True)
         self._lock_file = self._acquire_lock()
         try:
-            self._open()
+            self._open(requested)
         except BaseException:
             self._release_lock()
             raise
@@ -285,15 +187,16 @@ class ShardWriter:
             self._lock_file.close()
             self._lock_file = None
 
-    def _open(self):
+    def _open(self, requested):
         names = os.listdir(self.directory)
-        if os.path.exists(self._manifest_path):
-            manifest = schema.read_manifest(self.directory)
+        if os.path.exists(requested.path):
+            manifest = Manifest.read(self.directory)
+            existing, wanted = manifest.settings, requested.settings
             differences = [
-                f"{key}: manifest has {manifest[key]!r}, writer was given "
-                f"{self._settings[key]!r}"
-                for key in _FIXED_KEYS
-                if manifest[key] != self._settings[key]
+                f"{key}: manifest has {existing[key]!r}, writer was given "
+                f"{wanted[key]!r}"
+                for key in wanted
+                if existing[key] != wanted[key]
             ]
             if differences:
                 raise ValueError(
@@ -303,25 +206,7 @@ class ShardWriter:
                     + ". Write to a new folder, or reopen with the "
                     "manifest's settings."
                 )
-            for shard in manifest["shards"]:
-                path = schema.resolve_shard_path(
-                    self.directory, shard["path"], self._manifest_path
-                )
-                if not os.path.isfile(path):
-                    raise ValueError(
-                        f"{self._manifest_path} lists the shard {path}, which "
-                        "is missing. Expected every listed shard to exist: "
-                        "restore it, or start the dataset in a new folder."
-                    )
-                size = os.path.getsize(path)
-                if size != shard["num_bytes"]:
-                    raise ValueError(
-                        f"{path}: expected {shard['num_bytes']} bytes as "
-                        f"{schema.MANIFEST_FILENAME} says; received {size} "
-                        "bytes. The shard was changed or truncated after it "
-                        "was written: restore it, or start the dataset in a "
-                        "new folder."
-                    )
+            manifest.verify_shards(checksums=False)
         else:
             foreign = [n for n in names if n.endswith(schema.SHARD_SUFFIX)]
             if foreign:
@@ -331,26 +216,14 @@ class ShardWriter:
                     f"({', '.join(sorted(foreign)[:3])}, ...) but no "
                     f"{schema.MANIFEST_FILENAME}. Choose another folder."
                 )
-            manifest = {"schema_version": schema.SCHEMA_VERSION}
-            manifest.update(self._settings)
-            manifest.update(
-                num_videos=0,
-                num_frames=0,
-                num_captions=0,
-                finalized=False,
-                shards=[],
-            )
-        listed = {shard["path"] for shard in manifest["shards"]}
+            manifest = requested
+        listed = {shard["path"] for shard in manifest.shards}
         for name in names:
-            stray_tmp = name.endswith(schema.TMP_SUFFIX) and (
-                name.endswith(schema.SHARD_SUFFIX + schema.TMP_SUFFIX)
-                or name == schema.MANIFEST_FILENAME + schema.TMP_SUFFIX
-            )
             orphan = (
                 schema.shard_index(self.split, name) is not None
                 and name not in listed
             )
-            if stray_tmp or orphan:
+            if _is_stray_temporary(name) or orphan:
                 logging.warning(
                     "ShardWriter: removing %s from %s, left by an "
                     "interrupted writer; its videos will be written again.",
@@ -359,22 +232,22 @@ class ShardWriter:
                 )
                 os.remove(os.path.join(self.directory, name))
         self._manifest = manifest
-        self._manifest["finalized"] = False
+        self._manifest.mark_finalized(False)
         self._written = {}
-        for shard in manifest["shards"]:
+        for shard in manifest.shards:
             for video_id in shard["video_ids"]:
                 self._written[video_id] = shard["path"]
         indices = [
             schema.shard_index(self.split, shard["path"])
-            for shard in manifest["shards"]
+            for shard in manifest.shards
         ]
         self._next_index = max([i for i in indices if i is not None] + [-1]) + 1
-        _atomic_write_json(self._manifest_path, self._manifest)
+        self._manifest.write()
 
     @property
     def manifest(self):
-        """A copy of the manifest as last written."""
-        return json.loads(json.dumps(self._manifest))
+        """A copy of the manifest as last written, as a dict."""
+        return self._manifest.to_dict()
 
     @property
     def num_videos(self):
@@ -424,7 +297,7 @@ class ShardWriter:
 
         Raises:
             ValueError: if the video is invalid (see
-                `vidattn.data.schema.encode_video`), does not match the
+                `vidattn.data.records.encode_video`), does not match the
                 folder's K, D or stored frame rate, or is already stored.
             RuntimeError: if the writer is closed.
         """
@@ -456,7 +329,7 @@ class ShardWriter:
                     "Received: sampling=None"
                 )
             sampling = f"fps={self.stored_fps:g}"
-        captions = schema.check_captions(video_id, captions)
+        captions = records.check_captions(video_id, captions)
         features = np.asarray(features)
         expected = (self.grid_size, self.grid_size, self.channels)
         if features.ndim == 4 and features.shape[1:] != expected:
@@ -466,7 +339,7 @@ class ShardWriter:
                 "the dataset's manifest says. Received: shape "
                 f"{features.shape}"
             )
-        record = schema.encode_video(
+        record = records.encode_video(
             video_id,
             features,
             backbone=self.backbone,
@@ -499,7 +372,7 @@ class ShardWriter:
     def _start_shard(self):
         name = schema.shard_filename(self.split, self._next_index)
         self._next_index += 1
-        tmp = os.path.join(self.directory, name + schema.TMP_SUFFIX)
+        tmp = os.path.join(self.directory, name + TEMPORARY_SUFFIX)
         self._current = {
             "path": name,
             "tmp": tmp,
@@ -513,25 +386,16 @@ class ShardWriter:
     def _finish_shard(self):
         current, self._current = self._current, None
         current["writer"].close()
-        sha256 = _sha256_and_fsync(current["tmp"])
-        final = os.path.join(self.directory, current["path"])
-        os.replace(current["tmp"], final)
-        _fsync_directory(self.directory)
-        self._manifest["shards"].append(
-            {
-                "path": current["path"],
-                "num_records": len(current["video_ids"]),
-                "num_bytes": os.path.getsize(final),
-                "sha256": sha256,
-                "video_ids": current["video_ids"],
-                "num_frames": current["num_frames"],
-                "num_captions": current["num_captions"],
-            }
+        publish_file(
+            current["tmp"], os.path.join(self.directory, current["path"])
         )
-        self._manifest["num_videos"] += len(current["video_ids"])
-        self._manifest["num_frames"] += sum(current["num_frames"])
-        self._manifest["num_captions"] += sum(current["num_captions"])
-        _atomic_write_json(self._manifest_path, self._manifest)
+        self._manifest.add_shard(
+            current["path"],
+            video_ids=current["video_ids"],
+            num_frames=current["num_frames"],
+            num_captions=current["num_captions"],
+        )
+        self._manifest.write()
 
     def flush(self):
         """Finishes the current shard now, so that its videos are durable."""
@@ -551,8 +415,8 @@ class ShardWriter:
             return
         try:
             self.flush()
-            self._manifest["finalized"] = bool(finalized)
-            _atomic_write_json(self._manifest_path, self._manifest)
+            self._manifest.mark_finalized(finalized)
+            self._manifest.write()
         finally:
             self._closed = True
             self._release_lock()

@@ -14,7 +14,6 @@ Only the video stream is decoded; audio and subtitle streams are ignored.
 
 import fractions
 import math
-import numbers
 import os
 import statistics
 from typing import NamedTuple
@@ -22,6 +21,9 @@ from typing import NamedTuple
 import av
 import numpy as np
 from PIL import Image
+
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.arguments import check_positive_number
 
 # A frame whose presentation time lies this little after a target time still
 # counts as shown at that time. It absorbs the rounding of timestamps to the
@@ -164,18 +166,8 @@ class VideoReader:
                 corrupt file) or the stream holds no decodable frame.
             ValueError: if `fps` or `max_frames` is not positive.
         """
-        if fps is not None:
-            if (
-                isinstance(fps, bool)
-                or not isinstance(fps, numbers.Real)
-                or not math.isfinite(fps)
-                or fps <= 0
-            ):
-                raise ValueError(
-                    "Expected `fps` to be a positive number or None. "
-                    f"Received: fps={fps!r}"
-                )
-        _check_optional_positive_int("max_frames", max_frames)
+        check_positive_number("fps", fps, allow_none=True)
+        check_positive_int("max_frames", max_frames, allow_none=True)
 
         frames, timestamps, indices = [], [], []
 
@@ -223,7 +215,7 @@ class VideoReader:
         return self._finish(frames, timestamps, indices)
 
     def read_evenly_spaced(self, num_frames=26, first_frames=240):
-        """Samples N evenly spaced frames from the first M frames (thesis §3.2.2).
+        """Samples N evenly spaced frames of the first M (thesis §3.2.2).
 
         The frame indices are `round(linspace(0, M - 1, N))` in decode order
         (for 26 of 240: 0, 10, 19, 29, ..., 229, 239), spanning the whole
@@ -249,8 +241,8 @@ class VideoReader:
             ValueError: if the counts are not positive ints or
                 `num_frames > first_frames`.
         """
-        _check_positive_int("num_frames", num_frames)
-        _check_positive_int("first_frames", first_frames)
+        check_positive_int("num_frames", num_frames)
+        check_positive_int("first_frames", first_frames)
         if num_frames > first_frames:
             raise ValueError(
                 "Expected `num_frames` to be at most `first_frames` (the "
@@ -375,7 +367,7 @@ class VideoReader:
             self._default_interval = fractions.Fraction(1, 25)
 
     def _decode(self):
-        """Yields the decoded frames in presentation order as `_DecodedFrame`s."""
+        """Yields each decoded frame, as a `_DecodedFrame`, in display order."""
         with self._open() as container:
             stream = container.streams.video[0]
             # Slice threads only: with frame threads FFmpeg drops the error
@@ -395,8 +387,8 @@ class VideoReader:
                 except av.error.FFmpegError as error:
                     raise VideoDecodeError(
                         self.path,
-                        f"decoding failed after {index} frames (the file may be "
-                        f"truncated or corrupt): {error}",
+                        f"decoding failed after {index} frames (the file may "
+                        f"be truncated or corrupt): {error}",
                     ) from error
                 if frame.pts is None or time_base is None:
                     # No timestamp: assume the frame follows at the stream rate.
@@ -462,20 +454,3 @@ def _standardize_size(size):
             f"positive ints (height, width). Received: size={size!r}"
         )
     return (int(size[0]), int(size[1]))
-
-
-def _check_positive_int(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value <= 0
-    ):
-        raise ValueError(
-            f"Expected `{name}` to be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
-
-
-def _check_optional_positive_int(name, value):
-    if value is not None:
-        _check_positive_int(name, value)

@@ -14,7 +14,9 @@ index as a JSON file to inspect or edit; `DatasetIndex.from_json` reads it.
 | `load_msvd`       | MSVD / YouTube2Text             | captions           |
 | `load_folder`     | your videos, a folder per class | your classes       |
 
-Importers list files only; they decode nothing.
+Importers list files only; they decode nothing. `load_dataset(name, root)`
+picks an importer by name from a registry (`importer_names()`,
+`register_importer`), as `vidattn extract --dataset` does.
 """
 
 from vidattn.data.importers._common import SPLITS
@@ -25,6 +27,11 @@ from vidattn.data.importers.hmdb51 import load_hmdb51
 from vidattn.data.importers.hollywood2 import HOLLYWOOD2_ACTIONS
 from vidattn.data.importers.hollywood2 import load_hollywood2
 from vidattn.data.importers.msvd import load_msvd
+from vidattn.data.importers.registry import DatasetImporter
+from vidattn.data.importers.registry import get_importer
+from vidattn.data.importers.registry import importer_names
+from vidattn.data.importers.registry import load_dataset
+from vidattn.data.importers.registry import register_importer
 from vidattn.data.importers.ucf11 import UCF11_ACTIONS
 from vidattn.data.importers.ucf11 import load_ucf11
 from vidattn.data.importers.video_entry import VideoEntry

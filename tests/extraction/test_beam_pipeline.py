@@ -1,4 +1,4 @@
-"""Tests for vidattn.data.beam_pipeline on the DirectRunner."""
+"""Tests for vidattn.extraction.beam_pipeline on the DirectRunner."""
 
 import functools
 import os
@@ -13,19 +13,20 @@ from tests.fixtures.extraction import INPUT_SIZE
 from tests.fixtures.extraction import stored_videos
 from tests.fixtures.video_clips import make_clip_folder
 from vidattn.backbones import EfficientNetLite0Backbone
+from vidattn.backbones import build_backbone
 from vidattn.data import FeatureDataset
+from vidattn.data import Manifest
 from vidattn.data import ShardWriter
 from vidattn.data import schema
-from vidattn.data.feature_extractor import FeatureExtractor
-from vidattn.data.feature_extractor import build_backbone
-from vidattn.data.feature_extractor import read_failures
 from vidattn.data.importers import load_folder
+from vidattn.extraction import FeatureExtractor
+from vidattn.extraction import read_failures
 
 FPS = 5
 
 
 def test_missing_beam_gives_the_install_hint(monkeypatch):
-    from vidattn.data import beam_pipeline
+    from vidattn.extraction import beam_pipeline
 
     monkeypatch.setitem(sys.modules, "apache_beam", None)
     with pytest.raises(ImportError, match=r'pip install "vidattn\[beam\]"'):
@@ -39,8 +40,8 @@ def test_missing_beam_gives_the_install_hint(monkeypatch):
 def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
     import apache_beam  # noqa: F401  (the test extra installs it)
 
-    from vidattn.data.beam_pipeline import STAGING_FOLDER
-    from vidattn.data.beam_pipeline import extract_dataset_with_beam
+    from vidattn.extraction.beam_pipeline import STAGING_FOLDER
+    from vidattn.extraction.beam_pipeline import extract_dataset_with_beam
 
     root = make_clip_folder(tmp_path / "clips", corrupt=True)
     index = load_folder(root, fractions=(1.0, 0.0, 0.0))
@@ -68,7 +69,7 @@ def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
         "manifest.json",
         *sorted(
             schema.shard_filename("train", i)
-            for i in range(len(schema.read_manifest(str(beam_dir))["shards"]))
+            for i in range(len(Manifest.read(str(beam_dir))["shards"]))
         ),
     ]
     assert not os.path.exists(beam_dir / STAGING_FOLDER)
@@ -78,23 +79,10 @@ def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
     FeatureExtractor(backbone, FPS, batch_size=8, verbose=0).extract_dataset(
         index, extractor_dir
     )
-    beam_manifest = schema.read_manifest(str(beam_dir))
-    extractor_manifest = schema.read_manifest(str(extractor_dir))
-    for key in (
-        "backbone",
-        "layer",
-        "input_size",
-        "grid_size",
-        "channels",
-        "dtype",
-        "stored_fps",
-        "class_names",
-        "multi_label",
-        "num_videos",
-        "num_frames",
-        "num_captions",
-        "finalized",
-    ):
+    beam_manifest = Manifest.read(str(beam_dir))
+    extractor_manifest = Manifest.read(str(extractor_dir))
+    assert beam_manifest.settings == extractor_manifest.settings
+    for key in ("num_videos", "num_frames", "num_captions", "finalized"):
         assert beam_manifest[key] == extractor_manifest[key], key
 
     beam_videos = stored_videos(beam_dir)
@@ -139,7 +127,7 @@ def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
 def test_beam_refuses_a_folder_that_holds_a_dataset(tmp_path):
     import apache_beam  # noqa: F401  (the test extra installs it)
 
-    from vidattn.data.beam_pipeline import extract_dataset_with_beam
+    from vidattn.extraction.beam_pipeline import extract_dataset_with_beam
 
     root = make_clip_folder(tmp_path / "clips", real=False)
     index = load_folder(root, fractions=(1.0, 0.0, 0.0))

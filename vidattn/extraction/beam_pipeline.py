@@ -1,8 +1,8 @@
-"""Feature extraction as an Apache Beam pipeline, for datasets beyond one machine.
+"""Feature extraction as an Apache Beam pipeline, beyond one machine.
 
 `extract_dataset_with_beam` does what `FeatureExtractor.extract_dataset` does
 (decode with PyAV, sample, run the backbone, encode each video with
-`vidattn.data.schema.encode_video`) as a Beam pipeline: every worker builds
+`vidattn.data.records.encode_video`) as a Beam pipeline: every worker builds
 its own backbone once (`DoFn.setup`) and processes whole videos; the records
 are written by `beam.io.WriteToTFRecord` and the videos that could not be
 used by `beam.io.WriteToText`, into a staging folder.
@@ -16,7 +16,8 @@ append) reads, with the same records and the same `manifest.json`:
   (SHA-256) and measured;
 - empty shards are dropped, the others renamed from Beam's
   `<split>-SSSSS-of-NNNNN.tfrecord` to the schema's `<split>-NNNNN.tfrecord`;
-- `manifest.json`, then `failures.json`, are written atomically.
+- `manifest.json` (a `vidattn.data.Manifest`), then `failures.json`, are
+  written atomically.
 
 What differs from `FeatureExtractor`:
 
@@ -34,23 +35,25 @@ Apache Beam is optional: `pip install "vidattn[beam]"`.
 
 import functools
 import glob
-import hashlib
 import json
 import os
 import shutil
-import threading
 import time
 
 import numpy as np
 
+from vidattn.data import records
 from vidattn.data import schema
-from vidattn.data.feature_extractor import ExtractionFailure
-from vidattn.data.feature_extractor import ExtractionSummary
-from vidattn.data.feature_extractor import FrameSampling
-from vidattn.data.feature_extractor import _decode_video
-from vidattn.data.feature_extractor import _known_fps
-from vidattn.data.feature_extractor import select_entries
-from vidattn.data.feature_extractor import write_failures
+from vidattn.data.frame_sampling import FrameSampling
+from vidattn.data.manifest import Manifest
+from vidattn.extraction.dataset_settings import dataset_settings
+from vidattn.extraction.decoding import decode_entry
+from vidattn.extraction.entry_selection import select_entries
+from vidattn.extraction.extraction_failure import ExtractionFailure
+from vidattn.extraction.extraction_failure import write_failures
+from vidattn.extraction.extraction_summary import ExtractionSummary
+from vidattn.utils.arguments import check_one_of
+from vidattn.utils.atomic_write import publish_file
 
 BEAM_INSTALL_HINT = 'pip install "vidattn[beam]"'
 
@@ -73,7 +76,7 @@ def import_beam():
         import apache_beam
     except ImportError as error:
         raise ImportError(
-            "vidattn.data.beam_pipeline needs Apache Beam, which is not "
+            "vidattn.extraction.beam_pipeline needs Apache Beam, which is not "
             f"installed. Install it with: {BEAM_INSTALL_HINT}"
         ) from error
     return apache_beam
@@ -103,12 +106,11 @@ def _extract_video_fn_class():
             settings = self._settings
             backbone = self._backbone
             sampling = FrameSampling.parse(settings["sampling"])
-            decoded = _decode_video(
+            decoded = decode_entry(
                 entry,
-                sampling=sampling,
+                sampling,
                 size=settings["decode_size"],
                 max_frames=settings["max_frames"],
-                stop=threading.Event(),
             )
             if decoded.reason is None:
                 frames = decoded.frames
@@ -124,25 +126,15 @@ def _extract_video_fn_class():
                 features = backbone.extract(frames, batch_size=batch_size)
                 features = features[:count]
                 try:
-                    record = schema.encode_video(
+                    record = records.encode_video(
                         entry.video_id,
                         features,
                         backbone=backbone.name,
                         layer=backbone.layer_name,
-                        sampling=sampling.spec,
-                        stored_fps=sampling.record_stored_fps(
-                            decoded.source_fps
-                        ),
-                        source_fps=_known_fps(decoded.source_fps),
-                        labels=(
-                            list(entry.labels)
-                            if settings["num_classes"]
-                            else None
-                        ),
                         num_classes=settings["num_classes"],
                         multi_label=settings["multi_label"],
-                        captions=list(entry.captions) or None,
                         dtype=settings["dtype"],
+                        **decoded.record_fields(bool(settings["num_classes"])),
                     )
                 except ValueError as error:
                     decoded.reason = f"could not be written: {error}"
@@ -194,7 +186,7 @@ def extract_dataset_with_beam(
             datasets.
         backbone_factory: a picklable callable without arguments that
             returns a `vidattn.backbones.Backbone`, e.g.
-            `functools.partial(vidattn.data.feature_extractor.build_backbone,
+            `functools.partial(vidattn.backbones.build_backbone,
             "efficientnet_lite0")`. Every worker calls it once; the
             launching process calls it once to read the backbone's
             geometry for the manifest.
@@ -227,13 +219,13 @@ def extract_dataset_with_beam(
     ```python
     import functools
     import vidattn.data.importers as importers
-    from vidattn.data.beam_pipeline import extract_dataset_with_beam
-    from vidattn.data.feature_extractor import build_backbone
+    from vidattn.backbones import build_backbone
+    from vidattn.extraction.beam_pipeline import extract_dataset_with_beam
 
     index = importers.load_hmdb51("/data/hmdb51", split_number=1)
     summary = extract_dataset_with_beam(
         index, "/shared/hmdb51/train", split="train", sampling=30,
-        backbone_factory=functools.partial(build_backbone, "efficientnet_lite0"),
+        backbone_factory=functools.partial(build_backbone, "ResNet50"),
         pipeline_options=["--runner=DirectRunner", "--direct_num_workers=2",
                           "--direct_running_mode=multi_processing"])
     data = vidattn.data.FeatureDataset("/shared/hmdb51/train")
@@ -244,11 +236,7 @@ def extract_dataset_with_beam(
 
     started = time.perf_counter()
     sampling = FrameSampling.parse(sampling)
-    if dtype not in schema.STORAGE_DTYPES:
-        raise ValueError(
-            f"Expected `dtype` to be one of {schema.STORAGE_DTYPES}. "
-            f"Received: dtype={dtype!r}"
-        )
+    check_one_of("dtype", dtype, schema.STORAGE_DTYPES)
     if not callable(backbone_factory):
         raise ValueError(
             "Expected `backbone_factory` to be a callable that returns a "
@@ -266,6 +254,18 @@ def extract_dataset_with_beam(
             "extract."
         )
     backbone = backbone_factory()
+    # Checks the dataset's settings before the pipeline runs.
+    manifest = Manifest.create(
+        output_dir,
+        **dataset_settings(
+            backbone,
+            sampling,
+            split=split,
+            dtype=dtype,
+            class_names=class_names,
+            multi_label=multi_label,
+        ),
+    )
     decode_size = (
         backbone.input_size
         if resize_in_decoder and not backbone.crop_to_aspect_ratio
@@ -310,19 +310,7 @@ def extract_dataset_with_beam(
             os.path.join(staging, _FAILURES_TAG), file_name_suffix=".jsonl"
         )
 
-    manifest = finalize_beam_output(
-        output_dir,
-        split=split,
-        backbone=backbone.name,
-        layer=backbone.layer_name,
-        input_size=backbone.input_size,
-        grid_size=backbone.grid_size,
-        channels=backbone.channels,
-        dtype=dtype,
-        stored_fps=sampling.stored_fps,
-        class_names=class_names,
-        multi_label=multi_label,
-    )
+    manifest = finalize_beam_output(manifest)
     failures = read_staged_failures(staging)
     write_failures(output_dir, split, failures)
     shutil.rmtree(staging)
@@ -354,40 +342,25 @@ def _check_output_dir(output_dir):
             f"Received {output_dir}, which already holds a dataset "
             f"({', '.join(sorted(taken)[:3])}). The Beam pipeline does not "
             "resume: choose a new folder, or resume with "
-            "vidattn.data.feature_extractor.FeatureExtractor."
+            "vidattn.extraction.FeatureExtractor."
         )
 
 
-def finalize_beam_output(
-    output_dir,
-    *,
-    split,
-    backbone,
-    layer,
-    input_size,
-    grid_size,
-    channels,
-    dtype,
-    stored_fps,
-    class_names,
-    multi_label,
-):
-    """Turns the shards Beam wrote into `<staging>` into a dataset folder.
+def finalize_beam_output(manifest):
+    """Turns the shards Beam wrote into a dataset folder.
 
-    Reads every staged shard of `split` once (checking each record with
-    `vidattn.data.schema.decode_video`), moves the non-empty ones to
-    `<split>-NNNNN.tfrecord` in `output_dir`, and writes `manifest.json`
-    atomically, in the format `ShardWriter` writes.
+    Reads every staged shard of the manifest's split once (checking each
+    record with `vidattn.data.records.decode_video`), moves the non-empty
+    ones to `<split>-NNNNN.tfrecord` in the manifest's folder, lists them in
+    the manifest and writes it atomically, finalized, as `ShardWriter` does.
 
     Args:
-        output_dir: str. The dataset folder; Beam's shards are in its
-            `STAGING_FOLDER`.
-        split, backbone, layer, input_size, grid_size, channels, dtype,
-        stored_fps, class_names, multi_label: the dataset's settings, as
-            `ShardWriter` takes them.
+        manifest: a new `vidattn.data.Manifest` (`Manifest.create`) of the
+            output folder, with the dataset's settings; Beam's shards are in
+            the folder's `STAGING_FOLDER`.
 
     Returns:
-        The manifest, as a dict.
+        The `vidattn.data.Manifest` written, as a reader reads it back.
 
     Raises:
         ValueError: if a record does not match the settings, a video id
@@ -395,51 +368,26 @@ def finalize_beam_output(
     """
     import tensorflow as tf
 
+    output_dir, split = manifest.directory, manifest["split"]
     staging = os.path.join(output_dir, STAGING_FOLDER)
     staged = sorted(
         glob.glob(os.path.join(staging, f"{split}-*{schema.SHARD_SUFFIX}"))
     )
-    manifest = {
-        "schema_version": schema.SCHEMA_VERSION,
-        "split": split,
-        "backbone": backbone,
-        "layer": layer,
-        "input_size": list(input_size),
-        "grid_size": grid_size,
-        "channels": channels,
-        "dtype": dtype,
-        "stored_fps": stored_fps,
-        "class_names": list(class_names),
-        "multi_label": bool(multi_label),
-        "num_videos": 0,
-        "num_frames": 0,
-        "num_captions": 0,
-        "finalized": False,
-        "shards": [],
-    }
+    keys = ("backbone", "layer", "grid_size", "channels", "dtype")
+    expected = tuple(manifest[key] for key in keys)
     seen = set()
     for path in staged:
         video_ids, frames, captions = [], [], []
         dataset = tf.data.TFRecordDataset(path)
         for number, record in enumerate(dataset.as_numpy_iterator()):
-            video = schema.decode_video(
+            video = records.decode_video(
                 record, source=f"{path}, record {number}"
             )
-            expected = (backbone, layer, grid_size, channels, dtype)
-            received = tuple(
-                video[key]
-                for key in (
-                    "backbone",
-                    "layer",
-                    "grid_size",
-                    "channels",
-                    "dtype",
-                )
-            )
+            received = tuple(video[key] for key in keys)
             if received != expected:
                 raise ValueError(
-                    f"{path}, record {number}: expected (backbone, layer, K, D, "
-                    f"dtype) = {expected}; received {received}."
+                    f"{path}, record {number}: expected (backbone, layer, K, "
+                    f"D, dtype) = {expected}; received {received}."
                 )
             if video["video_id"] in seen:
                 raise ValueError(
@@ -453,40 +401,15 @@ def finalize_beam_output(
         if not video_ids:
             os.remove(path)
             continue
-        name = schema.shard_filename(split, len(manifest["shards"]))
-        final = os.path.join(output_dir, name)
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                digest.update(block)
-            os.fsync(f.fileno())
-        os.replace(path, final)
-        manifest["shards"].append(
-            {
-                "path": name,
-                "num_records": len(video_ids),
-                "num_bytes": os.path.getsize(final),
-                "sha256": digest.hexdigest(),
-                "video_ids": video_ids,
-                "num_frames": frames,
-                "num_captions": captions,
-            }
+        name = schema.shard_filename(split, len(manifest.shards))
+        publish_file(path, os.path.join(output_dir, name))
+        manifest.add_shard(
+            name, video_ids=video_ids, num_frames=frames, num_captions=captions
         )
-        manifest["num_videos"] += len(video_ids)
-        manifest["num_frames"] += sum(frames)
-        manifest["num_captions"] += sum(captions)
-    manifest["finalized"] = True
-    path = os.path.join(output_dir, schema.MANIFEST_FILENAME)
-    tmp = path + schema.TMP_SUFFIX
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    manifest.mark_finalized()
+    manifest.write()
     # The same checks every reader makes.
-    schema.read_manifest(output_dir)
-    return manifest
+    return Manifest.read(output_dir)
 
 
 def read_staged_failures(staging):

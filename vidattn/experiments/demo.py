@@ -1,6 +1,6 @@
 """The demo: the whole pipeline, from rendered video files to a served model.
 
-1. Render the moving-region task (`vidattn.data.rendered_moving_region`) to
+1. Render the moving-region task (`vidattn.datasets.rendered_moving_region`) to
    MP4 files: the class is the shape inside a white ring that moves among
    the other shapes.
 2. Decode them with PyAV and extract 7x7x1280 EfficientNet-Lite0 feature
@@ -27,10 +27,10 @@ import numpy as np
 from vidattn.data.feature_dataset import FeatureDataset
 from vidattn.data.importers.dataset_index import DatasetIndex
 from vidattn.data.importers.video_entry import VideoEntry
-from vidattn.data.moving_region import attention_on_region
-from vidattn.data.rendered_moving_region import render_moving_region_videos
-from vidattn.data.rendered_moving_region import write_video
 from vidattn.data.video_reader import VideoReader
+from vidattn.datasets.moving_region import attention_on_region
+from vidattn.datasets.rendered_moving_region import render_moving_region_videos
+from vidattn.datasets.rendered_moving_region import write_video
 from vidattn.training.action_training import evaluate_action_model
 from vidattn.training.action_training import format_report
 from vidattn.training.action_training import train_action_model

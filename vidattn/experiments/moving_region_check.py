@@ -1,7 +1,7 @@
 """Does soft attention do what the thesis claims? The moving-region check.
 
 Trains the soft-attention model and the average-pooled LSTM baseline on the
-generated moving-region videos (`vidattn.data.moving_region`) and measures,
+generated moving-region videos (`vidattn.datasets.moving_region`) and measures,
 on held-out videos, clip accuracy and the attention mass on the deciding
 region.
 """
@@ -12,8 +12,8 @@ import time
 import keras
 import numpy as np
 
-from vidattn.data.moving_region import attention_on_region
-from vidattn.data.moving_region import generate_moving_region_videos
+from vidattn.datasets.moving_region import attention_on_region
+from vidattn.datasets.moving_region import generate_moving_region_videos
 from vidattn.models.action_recognizer import ActionRecognizer
 from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
 

@@ -8,9 +8,11 @@
 3. Train soft attention in both forms (the thesis's linear location
    softmax and the additive form of its released code, which sees the
    current frame) and the average-pooled LSTM baseline.
-4. Evaluate both under the thesis's protocol on held-out videos.
-5. Measure how much attention falls on the ringed shape and write the
-   attention report of the additive model (PNG strips and an HTML page).
+4. Evaluate all three under the thesis's protocol on held-out videos.
+5. Run both attention models over every held-out video
+   (`vidattn.analysis.attend`), measure how much attention falls on the
+   ringed shape, and write the attention report of the additive model (PNG
+   strips and an HTML page).
 6. Export the additive attention model as a SavedModel for TF Serving.
 
 Every stage resumes: rerunning after a kill skips the videos already
@@ -18,12 +20,12 @@ rendered and extracted and continues training from the last finished epoch.
 """
 
 import dataclasses
-import json
 import os
 import time
 
 import numpy as np
 
+from vidattn.analysis.video_attention import attend
 from vidattn.data.feature_dataset import FeatureDataset
 from vidattn.data.importers.dataset_index import DatasetIndex
 from vidattn.data.importers.video_entry import VideoEntry
@@ -35,15 +37,29 @@ from vidattn.training.action_training import evaluate_action_model
 from vidattn.training.action_training import format_report
 from vidattn.training.action_training import train_action_model
 from vidattn.training.training_config import TrainingConfig
+from vidattn.utils.arguments import check_int
+from vidattn.utils.arguments import check_non_negative_int
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.atomic_write import write_json_atomically
 from vidattn.visualization.attention_maps import write_attention_report
 
 SPLIT_SIZES = {"train": 240, "validation": 60, "test": 100}
 SPLIT_SEEDS = {"train": 1, "validation": 2, "test": 3}
+FPS = 10
+"""Frame rate of the rendered videos, of the stored features and of the
+frames the attention report draws."""
+ATTENTION_MODELS = ("soft_attention_linear", "soft_attention_additive")
+REPORTED_MODEL = "soft_attention_additive"
 
 
 @dataclasses.dataclass
 class DemoSettings:
-    """Sizes of the demo; the defaults run in a few minutes on 2 CPU cores."""
+    """Sizes of the demo; the defaults run in a few minutes on 2 CPU cores.
+
+    Raises:
+        ValueError: if a size is not a positive integer (`report_videos`:
+            not a non-negative one).
+    """
 
     train_videos: int = SPLIT_SIZES["train"]
     validation_videos: int = SPLIT_SIZES["validation"]
@@ -57,13 +73,30 @@ class DemoSettings:
     report_videos: int = 8
     seed: int = 0
 
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "seed":
+                check_int(field.name, value)
+            elif field.name == "report_videos":
+                check_non_negative_int(field.name, value)
+            else:
+                check_positive_int(field.name, value)
+
 
 def _stage(message):
     print(f"\n== {message}", flush=True)
 
 
 def render_dataset(video_dir, settings):
-    """Renders the three splits to MP4 files; returns the index and the truth."""
+    """Renders the three splits to MP4 files.
+
+    A video already on disk is kept, so that a rerun skips it.
+
+    Returns:
+        `(index, truth)`: the `DatasetIndex` of the videos, and for each
+        video id the ringed shape's cell at every frame.
+    """
     entries, truth = [], {}
     sizes = {
         "train": settings.train_videos,
@@ -75,6 +108,7 @@ def render_dataset(video_dir, settings):
         videos = render_moving_region_videos(
             count,
             frames=settings.frames,
+            fps=FPS,
             seed=SPLIT_SEEDS[split] + 10 * settings.seed,
         )
         class_names = videos.class_names
@@ -82,7 +116,7 @@ def render_dataset(video_dir, settings):
             video_id = f"{split}_{index:04d}"
             path = os.path.join(video_dir, split, f"{video_id}.mp4")
             if not os.path.exists(path):
-                write_video(path, videos.frames[index], videos.fps)
+                write_video(path, videos.frames[index], FPS)
             entries.append(
                 VideoEntry(
                     video_id, path, split, labels=(int(videos.labels[index]),)
@@ -94,8 +128,58 @@ def render_dataset(video_dir, settings):
     ), truth
 
 
+def _where_models_look(index, region_truth, test_dir, runs, settings):
+    """Attention on the ringed shape, and the report's records."""
+    import keras
+
+    test_data = FeatureDataset(test_dir)
+    paths = {entry.video_id: entry.path for entry in index.split("test")}
+    models = {
+        name: keras.models.load_model(runs[name]["best_model"])
+        for name in ATTENTION_MODELS
+    }
+    focus = {name: [] for name in ATTENTION_MODELS}
+    report_records = []
+    for position, video in enumerate(test_data.videos()):
+        video_id = video["video_id"]
+        features = video["features"]
+        frames = VideoReader(paths[video_id]).read(fps=FPS).frames
+        truth = region_truth[video_id][: len(features)]
+        for name, model in models.items():
+            record = attend(
+                model,
+                frames[: len(features)],
+                video_id,
+                features=features,
+                class_names=test_data.class_names,
+                true=int(video["labels"][0]),
+            )
+            focus[name].append(
+                attention_on_region(record.attention[None], truth[None])
+            )
+            if name == REPORTED_MODEL and position < settings.report_videos:
+                report_records.append(record)
+    return (
+        {name: float(np.mean(values)) for name, values in focus.items()},
+        report_records,
+        test_data.grid_size,
+    )
+
+
 def run_demo(output_dir, settings=None, verbose=2):
-    """Runs the demo and returns a summary dict of results and paths."""
+    """Runs the demo and returns a summary dict of results and paths.
+
+    Args:
+        output_dir: str. Where everything goes; a rerun resumes there.
+        settings: a `DemoSettings`, or `None` for the defaults.
+        verbose: Keras `fit` verbosity.
+
+    Returns:
+        The summary that `summary.json` holds: `"seconds"`, `"paths"`,
+        held-out `"accuracy"` of each model, `"attention_on_ring"` of the
+        attention models and `"uniform_attention"` for comparison, and
+        `"best_models"`.
+    """
     import keras
 
     from vidattn.backbones.efficientnet_lite0 import EfficientNetLite0Backbone
@@ -114,20 +198,21 @@ def run_demo(output_dir, settings=None, verbose=2):
     }
 
     _stage(
-        "1/6 Rendering videos: the class is the shape inside the moving white ring"
+        "1/6 Rendering videos: the class is the shape inside the moving "
+        "white ring"
     )
     index, region_truth = render_dataset(paths["videos"], settings)
     index.to_json(os.path.join(output_dir, "index.json"))
-    print(
-        f"{len(index)} MP4 files in {paths['videos']} ({', '.join(f'{k}: {v}' for k, v in index.split_sizes().items())})"
-    )
+    sizes = ", ".join(f"{k}: {v}" for k, v in index.split_sizes().items())
+    print(f"{len(index)} MP4 files in {paths['videos']} ({sizes})")
 
     _stage(
-        "2/6 Extracting EfficientNet-Lite0 features (ImageNet weights, 224x224 -> 7x7x1280)"
+        "2/6 Extracting EfficientNet-Lite0 features (ImageNet weights, "
+        "224x224 -> 7x7x1280)"
     )
     backbone = EfficientNetLite0Backbone()
     extractor = FeatureExtractor(
-        backbone, sampling=10, verbose=1, progress_interval=5.0
+        backbone, sampling=FPS, verbose=1, progress_interval=5.0
     )
     for split, summary in extractor.extract_splits(
         index, paths["features"]
@@ -186,62 +271,33 @@ def run_demo(output_dir, settings=None, verbose=2):
         print(format_report(report))
 
     _stage(
-        "5/6 Where the models look: attention on the ringed shape, and the report"
+        "5/6 Where the models look: attention on the ringed shape, and the "
+        "report"
     )
-    test_data = FeatureDataset(test_dir)
-    entries = {entry.video_id: entry for entry in index.split("test")}
-    class_names = list(test_data.class_names)
-    grid = test_data.grid_size
-    report_videos = []
-    for name in ("soft_attention_linear", "soft_attention_additive"):
-        model = keras.models.load_model(results[name]["best_model"])
-        focus = []
-        for position, video in enumerate(test_data.videos()):
-            video_id = video["video_id"]
-            features = video["features"][None].astype("float32")
-            outputs = model.predict_on_batch(features)
-            truth = region_truth[video_id][: features.shape[1]]
-            focus.append(attention_on_region(outputs["attention"], truth[None]))
-            if name.endswith("additive") and position < settings.report_videos:
-                frames = (
-                    VideoReader(entries[video_id].path)
-                    .read(fps=10)
-                    .frames[: features.shape[1]]
-                )
-                predicted = int(outputs["probabilities"][0].argmax())
-                report_videos.append(
-                    {
-                        "video_id": video_id,
-                        "frames": frames,
-                        "attention": outputs["attention"][0],
-                        "predicted": class_names[predicted],
-                        "true": class_names[int(video["labels"][0])],
-                        "confidence": float(
-                            outputs["probabilities"][0, predicted]
-                        ),
-                    }
-                )
-        results[name]["attention_on_ring"] = float(np.mean(focus))
+    attention_on_ring, report_records, grid = _where_models_look(
+        index, region_truth, test_dir, results, settings
+    )
+    for name, focus in attention_on_ring.items():
         print(
-            f"{name}: attention on the ringed shape's cell, all test videos and frames: "
-            f"{np.mean(focus):.3f} (uniform {1 / grid**2:.3f})"
+            f"{name}: attention on the ringed shape's cell, all test videos "
+            f"and frames: {focus:.3f} (uniform {1 / grid**2:.3f})"
         )
     index_html = write_attention_report(
-        report_videos,
+        report_records,
         paths["report"],
         title="vidattn demo: where soft attention (additive) looks",
     )
     print(f"Report: {index_html}")
 
     _stage(
-        "6/6 Exporting the additive soft-attention model (SavedModel for TF Serving)"
+        "6/6 Exporting the additive soft-attention model (SavedModel for TF "
+        "Serving)"
     )
-    additive = keras.models.load_model(
-        results["soft_attention_additive"]["best_model"]
-    )
+    additive = keras.models.load_model(results[REPORTED_MODEL]["best_model"])
     export_action_model(additive, paths["export"], overwrite=True)
     print(
-        f"SavedModel: {paths['export']}  (saved_model_cli show --all --dir {paths['export']})"
+        f"SavedModel: {paths['export']}  "
+        f"(saved_model_cli show --all --dir {paths['export']})"
     )
 
     summary = {
@@ -251,20 +307,11 @@ def run_demo(output_dir, settings=None, verbose=2):
             name: r["report"]["scores"]["accuracy"]
             for name, r in results.items()
         },
-        "attention_on_ring": {
-            name: r["attention_on_ring"]
-            for name, r in results.items()
-            if "attention_on_ring" in r
-        },
+        "attention_on_ring": attention_on_ring,
         "uniform_attention": 1.0 / grid**2,
         "best_models": {name: r["best_model"] for name, r in results.items()},
     }
-    with open(
-        os.path.join(output_dir, "summary.json.tmp"), "w", encoding="utf-8"
-    ) as file:
-        json.dump(summary, file, indent=2)
-    os.replace(
-        os.path.join(output_dir, "summary.json.tmp"),
-        os.path.join(output_dir, "summary.json"),
+    write_json_atomically(
+        os.path.join(output_dir, "summary.json"), summary, indent=2
     )
     return summary

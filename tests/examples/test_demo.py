@@ -4,8 +4,8 @@ import os
 import pytest
 import tensorflow as tf
 
-from vidattn.experiments.demo import DemoSettings
-from vidattn.experiments.demo import run_demo
+from vidattn.examples.demo import DemoSettings
+from vidattn.examples.demo import run_demo
 
 
 @pytest.mark.slow

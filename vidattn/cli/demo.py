@@ -44,5 +44,6 @@ def main(argv):
         f"  training runs      {paths['runs']}  "
         f"(tensorboard --logdir {paths['runs']})"
     )
+    print(f"  evaluation reports {paths['evaluation']}")
     print(f"  attention report   {paths['report_html']}")
     print(f"  SavedModel         {paths['export']}")

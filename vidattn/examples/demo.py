@@ -8,15 +8,18 @@
 3. Train soft attention in both forms (the thesis's linear location
    softmax and the additive form of its released code, which sees the
    current frame) and the average-pooled LSTM baseline.
-4. Evaluate all three under the thesis's protocol on held-out videos.
+4. Evaluate all three under the thesis's protocol on held-out videos (the
+   reports, with every video's predicted probabilities, go to
+   `evaluation/<model>.json`).
 5. Run both attention models over every held-out video
    (`vidattn.analysis.attend`), measure how much attention falls on the
    ringed shape, and write the attention report of the additive model (PNG
    strips and an HTML page).
 6. Export the additive attention model as a SavedModel for TF Serving.
 
-Every stage resumes: rerunning after a kill skips the videos already
-rendered and extracted and continues training from the last finished epoch.
+Every stage resumes: rerunning skips the videos already rendered and
+extracted and the models already trained, and after a kill continues
+training from the last finished epoch.
 """
 
 import dataclasses
@@ -33,6 +36,9 @@ from vidattn.data.video_reader import VideoReader
 from vidattn.datasets.moving_region import attention_on_region
 from vidattn.datasets.rendered_moving_region import render_moving_region_videos
 from vidattn.datasets.rendered_moving_region import write_video
+from vidattn.training.action_training import BEST_MODEL
+from vidattn.training.action_training import CONFIG_FILE
+from vidattn.training.action_training import FINAL_MODEL
 from vidattn.training.action_training import evaluate_action_model
 from vidattn.training.action_training import format_report
 from vidattn.training.action_training import train_action_model
@@ -128,6 +134,18 @@ def render_dataset(video_dir, settings):
     ), truth
 
 
+def _finished(run_dir, config):
+    # `train_action_model` resumes a killed run, but starts a finished one
+    # again: Keras's BackupAndRestore removes its backup when training ends.
+    # A run that wrote its final model with this configuration is done.
+    config_path = os.path.join(run_dir, CONFIG_FILE)
+    return (
+        os.path.exists(os.path.join(run_dir, FINAL_MODEL))
+        and os.path.exists(config_path)
+        and TrainingConfig.load(config_path) == config
+    )
+
+
 def _where_models_look(index, region_truth, test_dir, runs, settings):
     """Attention on the ringed shape, and the report's records."""
     import keras
@@ -193,6 +211,7 @@ def run_demo(output_dir, settings=None, verbose=2):
         "videos": os.path.join(output_dir, "videos"),
         "features": os.path.join(output_dir, "features"),
         "runs": os.path.join(output_dir, "runs"),
+        "evaluation": os.path.join(output_dir, "evaluation"),
         "report": os.path.join(output_dir, "attention_report"),
         "export": os.path.join(output_dir, "export", "moving_region", "1"),
     }
@@ -245,16 +264,19 @@ def run_demo(output_dir, settings=None, verbose=2):
             **window_options,
         )
         run_dir = os.path.join(paths["runs"], name)
-        train_action_model(
-            config,
-            os.path.join(paths["features"], "train"),
-            os.path.join(paths["features"], "validation"),
-            run_dir,
-            verbose=verbose,
-        )
+        if _finished(run_dir, config):
+            print(f"Already trained: {run_dir}")
+        else:
+            train_action_model(
+                config,
+                os.path.join(paths["features"], "train"),
+                os.path.join(paths["features"], "validation"),
+                run_dir,
+                verbose=verbose,
+            )
         results[name] = {
             "run": run_dir,
-            "best_model": os.path.join(run_dir, "best.keras"),
+            "best_model": os.path.join(run_dir, BEST_MODEL),
         }
 
     _stage("4/6 Evaluating on held-out videos (thesis protocol)")
@@ -267,6 +289,9 @@ def run_demo(output_dir, settings=None, verbose=2):
             stride=settings.stride,
         )
         result["report"] = report
+        write_json_atomically(
+            os.path.join(paths["evaluation"], f"{name}.json"), report
+        )
         print(f"[{name}]")
         print(format_report(report))
 

@@ -103,3 +103,9 @@ def test_strip_with_caption_adds_a_text_line():
         frames, focused_attention(4, 2, (0, 0)), caption="hello"
     )
     assert strip.shape == (32 + 18, 64, 3)
+    # Black text on a white line.
+    line = strip[32:]
+    assert (line == 255).all(-1).mean() > 0.7
+    assert (line < 100).all(-1).sum() > 10
+    plain = attention_strip(frames, focused_attention(4, 2, (0, 0)))
+    np.testing.assert_array_equal(strip[:32], plain)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vidattn.analysis import AttentionRecord
 from vidattn.visualization import attention_overlay
 from vidattn.visualization import attention_strip
 from vidattn.visualization import upsample_attention
@@ -45,34 +46,55 @@ def test_report_writes_a_strip_per_video_and_a_page(tmp_path):
     frames = np.random.default_rng(0).integers(
         0, 255, (10, 32, 32, 3), dtype=np.uint8
     )
-    videos = [
-        {
-            "video_id": "v_biking/01",
-            "frames": frames,
-            "attention": focused_attention(10, 4, (0, 0)),
-            "predicted": "biking",
-            "true": "biking",
-            "confidence": 0.9,
-        },
-        {
-            "video_id": "v2",
-            "frames": frames,
-            "attention": focused_attention(10, 4, (3, 3)),
-        },
+    records = [
+        AttentionRecord(
+            "v_biking/01",
+            frames=frames,
+            attention=focused_attention(10, 4, (0, 0)),
+            probabilities=np.array([0.9, 0.1]),
+            class_names=("biking", "diving"),
+            true=0,
+        ),
+        AttentionRecord(
+            "v2",
+            frames=frames,
+            attention=focused_attention(10, 4, (3, 3)),
+            probabilities=np.array([0.3, 0.7]),
+            true=0,
+        ),
     ]
-    index = write_attention_report(videos, tmp_path / "report")
+    index = write_attention_report(records, tmp_path / "report")
     page = open(index, encoding="utf-8").read()
-    assert (
-        "v_biking/01" in page
-        and "predicted <b>biking</b> (0.90), true biking (correct)" in page
-    )
+    assert "<h2>v_biking/01</h2>" in page
+    assert "predicted <b>biking</b> (0.90), true biking (correct)" in page
+    # Without class names, classes are named by their index.
+    assert "predicted <b>1</b> (0.70), true 0 (wrong)" in page
     strip = np.asarray(Image.open(tmp_path / "report" / "v_biking_01.png"))
+    # 8 equally spaced steps of 10: the frames above their overlays.
     assert strip.shape == (64, 8 * 32, 3)
+    chosen = np.linspace(0, 9, 8).round().astype(int)
+    np.testing.assert_array_equal(
+        strip[:32], np.concatenate(list(frames[chosen]), axis=1)
+    )
+    np.testing.assert_array_equal(
+        strip[32:],
+        np.concatenate(
+            list(attention_overlay(frames, records[0].attention)[chosen]),
+            axis=1,
+        ),
+    )
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
         "index.html",
         "v2.png",
         "v_biking_01.png",
     ]
+
+
+def test_report_refuses_what_is_not_a_record(tmp_path):
+    with pytest.raises(TypeError, match="Expected vidattn.analysis"):
+        write_attention_report(
+            [{"video_id": "v", "frames": None, "attention": None}], tmp_path
+        )
 
 
 def test_strip_with_caption_adds_a_text_line():
@@ -81,3 +103,9 @@ def test_strip_with_caption_adds_a_text_line():
         frames, focused_attention(4, 2, (0, 0)), caption="hello"
     )
     assert strip.shape == (32 + 18, 64, 3)
+    # Black text on a white line.
+    line = strip[32:]
+    assert (line == 255).all(-1).mean() > 0.7
+    assert (line < 100).all(-1).sum() > 10
+    plain = attention_strip(frames, focused_attention(4, 2, (0, 0)))
+    np.testing.assert_array_equal(strip[:32], plain)

@@ -1,13 +1,13 @@
-"""`vidattn attention`: draw where a model looks in videos, at one or more frame rates.
+"""`vidattn attention`: draw where a model looks in videos, at several rates.
 
 The fps study of thesis Fig. 2.6 in one command:
 
-    vidattn attention --model RUN/best.keras --video golf.mp4 --fps 6 --fps 30 \\
-        --output_dir golf_fps_study
-"""
+    vidattn attention --model RUN/best.keras --video golf.mp4 --fps 6 \\
+        --fps 30 --output_dir golf_fps_study
 
-import json
-import os
+The backbone is the one the model's features came from, when the model
+says so; the flags below override it.
+"""
 
 from absl import flags
 
@@ -26,8 +26,9 @@ def define_flags():
     flags.DEFINE_integer("window", 30, "Frames per window.")
     flags.DEFINE_string(
         "backbone",
-        "efficientnet_lite0",
-        "The backbone the model's features came from.",
+        None,
+        "The backbone the model's features came from (default: the model's, "
+        "else efficientnet_lite0).",
     )
     flags.DEFINE_string(
         "layer", None, "Its layer (default: the last convolutional map)."
@@ -48,36 +49,31 @@ def main(argv):
     del argv
     import keras
 
-    from vidattn.data.feature_extractor import build_backbone
-    from vidattn.experiments.fps_study import attention_at_frame_rates
+    from vidattn.analysis import attention_at_frame_rates
+    from vidattn.analysis import backbone_for
+    from vidattn.analysis import class_names_of
     from vidattn.visualization import write_attention_report
 
     model = keras.models.load_model(FLAGS.model)
-    backbone = build_backbone(
+    backbone = backbone_for(
+        model,
         FLAGS.backbone,
-        weights=FLAGS.weights,
         layer_name=FLAGS.layer,
+        weights=FLAGS.weights,
         input_size=FLAGS.input_size,
     )
-    class_names = None
-    config_path = os.path.join(
-        os.path.dirname(os.path.abspath(FLAGS.model)), "config.json"
-    )
-    if os.path.exists(config_path):
-        with open(config_path, encoding="utf-8") as file:
-            class_names = json.load(file).get("class_names")
-    videos = []
+    class_names = class_names_of(model, model_path=FLAGS.model)
+    records = []
     for path in FLAGS.video:
-        for result in attention_at_frame_rates(
-            model, backbone, path, FLAGS.fps, FLAGS.window
+        for record in attention_at_frame_rates(
+            model, backbone, path, FLAGS.fps, FLAGS.window, class_names
         ):
-            if class_names:
-                result["predicted"] = class_names[result["predicted"]]
-            videos.append(result)
+            records.append(record)
             print(
-                f"{result['video_id']}: predicted {result['predicted']} ({result['confidence']:.2f})"
+                f"{record.video_id}: predicted {record.predicted_name} "
+                f"({record.confidence:.2f})"
             )
     index = write_attention_report(
-        videos, FLAGS.output_dir, title="Attention at several frame rates"
+        records, FLAGS.output_dir, title="Attention at several frame rates"
     )
     print(f"Report: {index}")

@@ -1,4 +1,9 @@
-"""`vidattn check`: the moving-region learning check on generated feature cubes."""
+"""`vidattn check`: the moving-region learning check on generated features.
+
+Trains soft attention and the average-pooled LSTM on generated feature
+cubes whose class is decided by one moving region, and reports held-out
+accuracy and how much attention falls on that region.
+"""
 
 from absl import flags
 
@@ -23,7 +28,7 @@ def define_flags():
 
 def main(argv):
     del argv
-    from vidattn.experiments.moving_region_check import run_moving_region_check
+    from vidattn.examples.moving_region_check import run_moving_region_check
 
     print(
         "Generated videos: 4 classes; a marked region wanders over a 4x4 grid "

@@ -21,8 +21,8 @@ def define_flags():
 
 def main(argv):
     del argv
-    from vidattn.experiments.demo import DemoSettings
-    from vidattn.experiments.demo import run_demo
+    from vidattn.examples.demo import DemoSettings
+    from vidattn.examples.demo import run_demo
 
     settings = DemoSettings(
         epochs=FLAGS.epochs, train_videos=FLAGS.train_videos, seed=FLAGS.seed
@@ -33,16 +33,17 @@ def main(argv):
     print("Held-out accuracy (video level, thesis protocol):")
     for name, accuracy in summary["accuracy"].items():
         print(f"  {name.replace('_', ' '):<24} {accuracy:.3f}")
-    print(
-        f"Attention on the ringed shape (uniform: {summary['uniform_attention']:.3f}):"
-    )
+    uniform = summary["uniform_attention"]
+    print(f"Attention on the ringed shape (uniform: {uniform:.3f}):")
     for name, focus in summary["attention_on_ring"].items():
         print(f"  {name.replace('_', ' '):<24} {focus:.3f}")
     print("Where everything went:")
     print(f"  videos             {paths['videos']}")
     print(f"  TFRecord features  {paths['features']}")
     print(
-        f"  training runs      {paths['runs']}  (tensorboard --logdir {paths['runs']})"
+        f"  training runs      {paths['runs']}  "
+        f"(tensorboard --logdir {paths['runs']})"
     )
+    print(f"  evaluation reports {paths['evaluation']}")
     print(f"  attention report   {paths['report_html']}")
     print(f"  SavedModel         {paths['export']}")

@@ -3,7 +3,10 @@
 Re-initialises the location softmax of a trained model, freezes everything
 else, and optimises the location weights on one video until the model
 predicts the chosen class; draws the model's glimpse, the random one and the
-one found.
+one found, and writes glimpse.json (found or not, after how many steps, the
+predictions) and location_weights.npz (the location weights found). A
+glimpse not found is an outcome, not an error: the command says so and
+exits with status 0.
 """
 
 from absl import app
@@ -29,7 +32,8 @@ def define_flags():
     flags.DEFINE_float(
         "fps",
         None,
-        "Frame rate of the stored features, to decode --video (default: the folder's).",
+        "Frame rate of the stored features, to decode --video (default: the "
+        "folder's).",
     )
     flags.DEFINE_integer(
         "target_class",
@@ -39,7 +43,10 @@ def define_flags():
     flags.DEFINE_integer("window", 30, "Frames of the video used.")
     flags.DEFINE_integer("max_steps", 500, "Optimisation steps at most.")
     flags.DEFINE_string(
-        "output_dir", None, "Where the PNG strips and index.html go."
+        "output_dir",
+        None,
+        "Where the PNG strips, index.html, glimpse.json and "
+        "location_weights.npz go.",
     )
     flags.mark_flags_as_required(["model", "data", "output_dir"])
 
@@ -47,75 +54,39 @@ def define_flags():
 def main(argv):
     del argv
     import keras
-    import numpy as np
 
-    from vidattn.data.feature_dataset import FeatureDataset
-    from vidattn.data.video_reader import VideoReader
-    from vidattn.experiments.glimpse_search import search_glimpse
-    from vidattn.visualization import write_attention_report
+    from vidattn.analysis import run_glimpse_experiment
 
-    data = FeatureDataset(FLAGS.data)
-    video = None
-    for candidate in data.videos():
-        if FLAGS.video_id in (None, candidate["video_id"]):
-            video = candidate
-            break
-    if video is None:
-        raise app.UsageError(
-            f"Expected --video_id among the folder's videos. Received {FLAGS.video_id!r}."
-        )
-    features = video["features"][: FLAGS.window].astype("float32")
-    target = FLAGS.target_class
-    if target is None:
-        target = int(video["labels"][0])
     model = keras.models.load_model(FLAGS.model)
-    result = search_glimpse(model, features, target, max_steps=FLAGS.max_steps)
-    names = list(data.class_names)
-    if FLAGS.video:
-        frames = (
-            VideoReader(FLAGS.video)
-            .read(fps=FLAGS.fps or data.stored_fps)
-            .frames[: len(features)]
+    try:
+        experiment = run_glimpse_experiment(
+            model,
+            FLAGS.data,
+            FLAGS.output_dir,
+            video_id=FLAGS.video_id,
+            target_class=FLAGS.target_class,
+            video_path=FLAGS.video,
+            fps=FLAGS.fps,
+            window=FLAGS.window,
+            max_steps=FLAGS.max_steps,
+        )
+    except ValueError as error:
+        raise app.UsageError(str(error)) from error
+    for title, record in zip(experiment.search.titles, experiment.records):
+        print(
+            f"{title}: predicts {record.predicted_name} "
+            f"({record.confidence:.2f})"
+        )
+    search = experiment.search
+    if search.found:
+        print(
+            f"Found a glimpse for {experiment.target_name} after "
+            f"{search.steps} steps."
         )
     else:
-        frames = np.full((len(features), 112, 112, 3), 110, np.uint8)
-    rows = [
-        (
-            "1 the model's glimpse",
-            result.trained_attention,
-            result.trained_probabilities,
-        ),
-        (
-            "2 random location weights",
-            result.random_attention,
-            result.random_probabilities,
-        ),
-        (
-            f"3 glimpse found after {result.steps} steps",
-            result.found_attention,
-            result.found_probabilities,
-        ),
-    ]
-    videos = []
-    for title, attention, probabilities in rows:
-        predicted = int(probabilities.argmax())
-        videos.append(
-            {
-                "video_id": f"{video['video_id']} {title}",
-                "frames": frames,
-                "attention": attention,
-                "predicted": names[predicted],
-                "true": names[target],
-                "confidence": float(probabilities[predicted]),
-            }
-        )
         print(
-            f"{title}: predicts {names[predicted]} ({probabilities[predicted]:.2f})"
+            f"Did not find a glimpse for {experiment.target_name} in "
+            f"{search.steps} steps."
         )
-    index = write_attention_report(
-        videos, FLAGS.output_dir, title=f"Glimpses for {names[target]}"
-    )
-    print(
-        ("Found" if result.found else "Did not find")
-        + f" a glimpse for {names[target]}. Report: {index}"
-    )
+    print(f"Result: {experiment.result_path}")
+    print(f"Report: {experiment.report_path}")

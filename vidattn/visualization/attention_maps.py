@@ -8,11 +8,14 @@ over all shown steps of a video, so that maps of different steps compare.
 
 import html
 import os
-import tempfile
 
 import numpy as np
 from PIL import Image
 from PIL import ImageDraw
+
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.atomic_write import atomic_output_path
+from vidattn.utils.atomic_write import atomic_write
 
 FRAME_DIMMING = 0.35
 
@@ -80,7 +83,11 @@ def attention_strip(frames, attention, max_steps=8, caption=None):
 
     Returns:
         uint8 image `(rows, columns, 3)`.
+
+    Raises:
+        ValueError: if the shapes disagree or `max_steps` is not positive.
     """
+    max_steps = check_positive_int("max_steps", max_steps)
     frames = np.asarray(frames)
     steps = len(frames)
     chosen = np.unique(
@@ -102,83 +109,93 @@ def attention_strip(frames, attention, max_steps=8, caption=None):
     return strip
 
 
-def _write_atomically(path, write):
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def save_png(image, path):
     """Writes a uint8 RGB image as PNG, atomically."""
-    _write_atomically(
-        path,
-        lambda temporary: Image.fromarray(image).save(temporary, format="PNG"),
-    )
+    with atomic_output_path(path, suffix=".png") as temporary:
+        Image.fromarray(image).save(temporary, format="PNG")
 
 
-def write_attention_report(videos, output_dir, title="Where the model looks"):
+def _file_name(video_id):
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in video_id)
+    return f"{safe}.png"
+
+
+def _verdict(record):
+    verdict = f"predicted <b>{html.escape(record.predicted_name)}</b>"
+    verdict += f" ({record.confidence:.2f})"
+    if record.true is not None:
+        mark = "correct" if record.correct else "wrong"
+        verdict += f", true {html.escape(record.true_name)} ({mark})"
+    return verdict
+
+
+PAGE_STYLE = (
+    "body{font-family:sans-serif;background:#222;color:#eee;margin:2em}"
+    "img{max-width:100%;image-rendering:pixelated}"
+    "section{margin-bottom:2em}"
+)
+PAGE_LEGEND = (
+    "Top row: the frames over time. Bottom row: white where the model "
+    "attends; brightness is the strength of its focus, scaled by the "
+    "largest weight of each video."
+)
+
+
+def write_attention_report(records, output_dir, title="Where the model looks"):
     """Writes one PNG strip per video and an `index.html` that shows them all.
 
+    Every file appears whole or not at all (`vidattn.utils.atomic_write`).
+
     Args:
-        videos: iterable of dicts with `"video_id"`, `"frames"` (uint8
-            `(steps, H, W, 3)`), `"attention"` (`(steps, K, K)`), and optional
-            `"true"`, `"predicted"` (class names) and `"confidence"` (float).
+        records: iterable of `vidattn.analysis.AttentionRecord`: each
+            video's frames, attention, prediction and (when known) class
+            names and true class, as `vidattn.analysis.attend` returns them.
         output_dir: str. Created if needed.
         title: str. The page's title.
 
     Returns:
         The path of `index.html`.
+
+    Raises:
+        TypeError: if a record is not an `AttentionRecord`.
+
+    Example:
+
+    ```python
+    records = vidattn.analysis.attention_at_frame_rates(
+        model, backbone, "golf.mp4", frame_rates=(6, 30)
+    )
+    vidattn.visualization.write_attention_report(records, "golf_report")
+    ```
     """
     os.makedirs(output_dir, exist_ok=True)
-    rows = []
-    for video in videos:
-        video_id = str(video["video_id"])
-        file_name = "".join(
-            c if c.isalnum() or c in "-_." else "_" for c in video_id
-        )
-        file_name = f"{file_name}.png"
+    sections = []
+    for record in records:
+        if not hasattr(record, "predicted_name"):
+            raise TypeError(
+                "Expected vidattn.analysis.AttentionRecord objects, as "
+                "vidattn.analysis.attend returns them. Received: "
+                f"{type(record).__name__}"
+            )
+        file_name = _file_name(record.video_id)
         save_png(
-            attention_strip(video["frames"], video["attention"]),
+            attention_strip(record.frames, record.attention),
             os.path.join(output_dir, file_name),
         )
-        verdict = ""
-        if "predicted" in video:
-            verdict = f"predicted <b>{html.escape(str(video['predicted']))}</b>"
-            if "confidence" in video:
-                verdict += f" ({video['confidence']:.2f})"
-            if "true" in video:
-                mark = (
-                    "correct"
-                    if video["predicted"] == video["true"]
-                    else "wrong"
-                )
-                verdict += f", true {html.escape(str(video['true']))} ({mark})"
-        rows.append(
-            f"<section><h2>{html.escape(video_id)}</h2><p>{verdict}</p>"
-            f'<img src="{html.escape(file_name)}" alt="attention of {html.escape(video_id)}"></section>'
+        video_id = html.escape(record.video_id)
+        sections.append(
+            f"<section><h2>{video_id}</h2><p>{_verdict(record)}</p>"
+            f'<img src="{html.escape(file_name)}" '
+            f'alt="attention of {video_id}"></section>'
         )
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;"
-        "background:#222;color:#eee;margin:2em}img{max-width:100%;"
-        "image-rendering:pixelated}section{margin-bottom:2em}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>Top row: the frames over time. Bottom "
-        "row: white where the model attends; brightness is the strength of its "
-        "focus, scaled by the largest weight of each video.</p>"
-        + "\n".join(rows)
+        f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1><p>{PAGE_LEGEND}</p>"
+        + "\n".join(sections)
         + "</body></html>"
     )
     index_path = os.path.join(output_dir, "index.html")
-
-    def write_page(temporary):
-        with open(temporary, "w", encoding="utf-8") as file:
-            file.write(page)
-
-    _write_atomically(index_path, write_page)
+    with atomic_write(index_path) as file:
+        file.write(page)
     return index_path

@@ -20,6 +20,10 @@ import dataclasses
 
 import numpy as np
 
+from vidattn.utils.arguments import check_non_negative_int
+from vidattn.utils.arguments import check_non_negative_number
+from vidattn.utils.arguments import check_positive_int
+
 NEIGHBOUR_MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
 
@@ -95,7 +99,8 @@ def generate_moving_region_videos(
             pattern of a class drawn uniformly from all classes. Defaults to
             `4`.
         move_probability: float. Chance that a region steps to a
-            neighbouring cell between two frames. Defaults to `0.3`.
+            neighbouring cell between two frames (1 or more: at every
+            frame). Defaults to `0.3`.
         noise: float. Standard deviation of the Gaussian noise. Defaults to
             `0.3`.
         seed: int. The videos depend on the seed; the class patterns and the
@@ -107,8 +112,26 @@ def generate_moving_region_videos(
         A `MovingRegionVideos`.
 
     Raises:
-        ValueError: if the regions do not fit on the grid.
+        ValueError: if an argument is out of range or the regions do not
+            fit on the grid.
+
+    Example:
+
+    >>> import vidattn
+    >>> videos = vidattn.datasets.generate_moving_region_videos(8, seed=1)
+    >>> videos.features.shape, videos.region.shape
+    ((8, 10, 4, 4, 32), (8, 10))
     """
+    num_videos = check_non_negative_int("num_videos", num_videos)
+    frames = check_positive_int("frames", frames)
+    grid_size = check_positive_int("grid_size", grid_size)
+    channels = check_positive_int("channels", channels)
+    num_classes = check_positive_int("num_classes", num_classes)
+    num_distractors = check_non_negative_int("num_distractors", num_distractors)
+    move_probability = check_non_negative_number(
+        "move_probability", move_probability
+    )
+    noise = check_non_negative_number("noise", noise)
     locations = grid_size * grid_size
     if num_distractors + 1 > locations:
         raise ValueError(
@@ -167,8 +190,19 @@ def attention_on_region(attention, region):
 
     Returns:
         float. Uniform attention gives `1 / (K*K)`.
+
+    Raises:
+        ValueError: if `region` does not give one location per frame of
+            `attention`.
     """
     attention = np.asarray(attention)
+    region = np.asarray(region)
+    if attention.ndim not in (3, 4) or region.shape != attention.shape[:2]:
+        raise ValueError(
+            "Expected attention of shape (videos, frames, K, K) and a region "
+            "of shape (videos, frames). Received: attention.shape="
+            f"{attention.shape}, region.shape={region.shape}"
+        )
     attention = attention.reshape(attention.shape[0], attention.shape[1], -1)
     picked = np.take_along_axis(attention, region[..., None], axis=-1)
     return float(picked.mean())

@@ -14,12 +14,17 @@ the model looks.
 """
 
 import dataclasses
-import os
 
 import av
 import numpy as np
 from PIL import Image
 from PIL import ImageDraw
+
+from vidattn.utils.arguments import check_non_negative_int
+from vidattn.utils.arguments import check_non_negative_number
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.arguments import check_positive_number
+from vidattn.utils.atomic_write import atomic_output_path
 
 SHAPES = (
     ("red_disk", (220, 40, 40)),
@@ -105,7 +110,8 @@ def render_moving_region_videos(
         num_distractors: int. Unringed shapes of random classes. Defaults
             to `6`.
         move_probability: float. Chance that a shape steps to a
-            neighbouring free cell between two frames. Defaults to `0.3`.
+            neighbouring free cell between two frames (1 or more: at every
+            frame). Defaults to `0.3`.
         fps: float. Nominal frame rate. Defaults to `10.0`.
         seed: int.
 
@@ -113,16 +119,38 @@ def render_moving_region_videos(
         A `RenderedVideos`.
 
     Raises:
-        ValueError: if the shapes do not fit on the grid.
+        ValueError: if an argument is out of range or the shapes do not fit
+            on the grid.
+
+    Example:
+
+    >>> import vidattn
+    >>> videos = vidattn.datasets.render_moving_region_videos(2, frames=4)
+    >>> videos.frames.shape, videos.region.shape
+    ((2, 4, 224, 224, 3), (2, 4))
     """
-    if not 2 <= num_classes <= len(SHAPES):
+    num_videos = check_non_negative_int("num_videos", num_videos)
+    frames = check_positive_int("frames", frames)
+    grid = check_positive_int("grid", grid)
+    cell_size = check_positive_int("cell_size", cell_size)
+    num_distractors = check_non_negative_int("num_distractors", num_distractors)
+    move_probability = check_non_negative_number(
+        "move_probability", move_probability
+    )
+    fps = check_positive_number("fps", fps)
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, int)
+        or not 2 <= num_classes <= len(SHAPES)
+    ):
         raise ValueError(
-            f"Expected 2 <= num_classes <= {len(SHAPES)}. Received: num_classes={num_classes}"
+            f"Expected `num_classes` to be an integer in [2, {len(SHAPES)}]. "
+            f"Received: num_classes={num_classes!r}"
         )
     if num_distractors + 1 > grid * grid:
         raise ValueError(
-            f"Expected at most {grid * grid - 1} distractors on a {grid}x{grid} grid. "
-            f"Received: num_distractors={num_distractors}"
+            f"Expected at most {grid * grid - 1} distractors on a {grid}x"
+            f"{grid} grid. Received: num_distractors={num_distractors}"
         )
     rng = np.random.default_rng(seed)
     size = grid * cell_size
@@ -190,20 +218,42 @@ def render_moving_region_videos(
 
 
 def write_video(path, frames, fps):
-    """Writes uint8 RGB frames as an H.264 MP4 (lossless-ish, yuv444) with PyAV."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temporary = os.path.join(directory, f".tmp-{os.path.basename(path)}")
-    with av.open(temporary, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=int(round(fps)))
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = "yuv444p"
-        stream.options = {"crf": "12", "preset": "veryfast"}
-        for frame in frames:
-            for packet in stream.encode(
-                av.VideoFrame.from_ndarray(frame, format="rgb24")
-            ):
+    """Writes uint8 RGB frames as an H.264 MP4 with PyAV, atomically.
+
+    Near-lossless (yuv444, CRF 12), so that the decoded frames stay close to
+    the rendered ones. The file appears whole or not at all
+    (`vidattn.utils.atomic_output_path`): a killed run leaves no truncated
+    video for a rerun to take as done.
+
+    Args:
+        path: str or path-like. The MP4 file; missing folders are created.
+        frames: uint8 array `(frames, height, width, 3)`, RGB.
+        fps: float. The frame rate, rounded to an integer.
+
+    Raises:
+        ValueError: if `frames` is not a non-empty uint8 RGB array.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or not len(frames):
+        raise ValueError(
+            "Expected frames of shape (frames, height, width, 3). Received: "
+            f"shape={frames.shape}"
+        )
+    if frames.dtype != np.uint8:
+        raise ValueError(
+            f"Expected uint8 frames. Received: dtype={frames.dtype}"
+        )
+    fps = check_positive_number("fps", fps)
+    with atomic_output_path(path, suffix=".mp4") as temporary:
+        with av.open(temporary, mode="w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=int(round(fps)))
+            stream.width, stream.height = frames.shape[2], frames.shape[1]
+            stream.pix_fmt = "yuv444p"
+            stream.options = {"crf": "12", "preset": "veryfast"}
+            for frame in frames:
+                for packet in stream.encode(
+                    av.VideoFrame.from_ndarray(frame, format="rgb24")
+                ):
+                    container.mux(packet)
+            for packet in stream.encode():
                 container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    os.replace(temporary, path)

@@ -1,9 +1,9 @@
 """Does soft attention do what the thesis claims? The moving-region check.
 
 Trains the soft-attention model and the average-pooled LSTM baseline on the
-generated moving-region videos (`vidattn.data.moving_region`) and measures,
-on held-out videos, clip accuracy and the attention mass on the deciding
-region.
+generated moving-region videos (`vidattn.datasets.moving_region`) and
+measures, on held-out videos, clip accuracy and the attention mass on the
+deciding region.
 """
 
 import dataclasses
@@ -12,10 +12,13 @@ import time
 import keras
 import numpy as np
 
-from vidattn.data.moving_region import attention_on_region
-from vidattn.data.moving_region import generate_moving_region_videos
+from vidattn.datasets.moving_region import attention_on_region
+from vidattn.datasets.moving_region import generate_moving_region_videos
 from vidattn.models.action_recognizer import ActionRecognizer
 from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
+from vidattn.utils.arguments import check_one_of
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.arguments import check_positive_number
 
 
 @dataclasses.dataclass
@@ -28,11 +31,13 @@ class CheckResult:
     seconds: float
 
     def describe(self, uniform):
+        """One line for a person: accuracy, attention and time."""
         if np.isnan(self.attention_on_region):
             focus = "no attention"
         else:
             focus = (
-                f"attention on the deciding region {self.attention_on_region:.3f}"
+                "attention on the deciding region "
+                f"{self.attention_on_region:.3f}"
                 f" ({self.attention_on_region / uniform:.1f}x uniform)"
             )
         return (
@@ -69,7 +74,20 @@ def run_moving_region_check(
         A dict with `"results"` (a list of `CheckResult`, attention first)
         and `"uniform"`, the attention mass that uniform attention would put
         on the region.
+
+    Raises:
+        ValueError: if an argument is out of range.
     """
+    for name, value in (
+        ("train_videos", train_videos),
+        ("test_videos", test_videos),
+        ("epochs", epochs),
+        ("units", units),
+        ("num_layers", num_layers),
+    ):
+        check_positive_int(name, value)
+    check_one_of("attention", attention, ("linear", "additive"))
+    check_positive_number("learning_rate", learning_rate)
     train = generate_moving_region_videos(train_videos, seed=2 * seed + 1)
     test = generate_moving_region_videos(test_videos, seed=2 * seed + 2)
     num_classes = len(train.class_names)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import vidattn
-from vidattn.data.moving_region import generate_moving_region_videos
-from vidattn.experiments.glimpse_search import search_glimpse
+from vidattn.analysis import search_glimpse
+from vidattn.datasets import generate_moving_region_videos
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +57,27 @@ def test_a_new_glimpse_changes_the_prediction_and_leaves_the_model_alone(
     location = [
         w for w in glimpsed.cell.weights if "attention" in w.path.split("/")[-1]
     ]
+    assert result.location_weight_paths == tuple(
+        w.path.split("/", 1)[1] for w in location
+    )
     for weight, value in zip(location, result.location_weights):
         weight.assign(value)
     outputs = glimpsed.predict(features[None], verbose=0)
     np.testing.assert_allclose(
         outputs["probabilities"][0], result.found_probabilities, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        outputs["attention"][0], result.found_attention, atol=1e-5
+    )
+    # The three glimpses as report records, the target as the true class.
+    frames = np.zeros((len(features), 8, 8, 3), np.uint8)
+    records = result.records(frames, "v", ("a", "b", "c", "d"))
+    assert [r.video_id for r in records] == [
+        f"v {title}" for title in result.titles
+    ]
+    assert records[2].predicted == target and records[2].correct
+    np.testing.assert_array_equal(
+        records[0].attention, result.trained_attention
     )
 
 
@@ -75,3 +91,5 @@ def test_refuses_a_model_without_attention_and_a_bad_class():
         ValueError, match=r"Expected `target_class` in \[0, 3\)"
     ):
         search_glimpse(model, np.zeros((2, 2, 2, 4), "float32"), 5)
+    with pytest.raises(ValueError, match="Expected `max_steps`"):
+        search_glimpse(model, np.zeros((2, 2, 2, 4), "float32"), 1, -1)

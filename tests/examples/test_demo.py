@@ -1,0 +1,148 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from vidattn.data.feature_dataset import FeatureDataset
+from vidattn.datasets import attention_on_region
+from vidattn.datasets import render_moving_region_videos
+from vidattn.examples.demo import FPS
+from vidattn.examples.demo import SPLIT_SEEDS
+from vidattn.examples.demo import DemoSettings
+from vidattn.examples.demo import run_demo
+
+SETTINGS = DemoSettings(
+    train_videos=12,
+    validation_videos=4,
+    test_videos=4,
+    frames=8,
+    window=6,
+    epochs=1,
+    units=8,
+    report_videos=2,
+)
+MODELS = ("soft_attention_linear", "soft_attention_additive", "average_pooled")
+
+
+def modification_times(*folders):
+    """When each video, feature shard, model and history was last written."""
+    return {
+        os.path.join(folder, name): os.path.getmtime(os.path.join(folder, name))
+        for folder in folders
+        for name in os.listdir(folder)
+        if name.endswith((".mp4", ".tfrecord", ".keras", ".csv"))
+    }
+
+
+def check_videos_and_features(paths):
+    sizes = {"train": 12, "validation": 4, "test": 4}
+    for split, size in sizes.items():
+        expected = [f"{split}_{index:04d}" for index in range(size)]
+        videos = sorted(os.listdir(os.path.join(paths["videos"], split)))
+        assert videos == [f"{video_id}.mp4" for video_id in expected]
+        data = FeatureDataset(os.path.join(paths["features"], split))
+        assert sorted(data.video_ids) == expected
+        assert (data.grid_size, data.channels) == (7, 1280)
+        # 8 frames rendered at 10 fps, all stored.
+        assert data.stored_fps == FPS and set(data.num_frames) == {8}
+
+
+def check_accuracies(summary, paths, test_data):
+    labels = np.array([int(v["labels"][0]) for v in test_data.videos()])
+    for name in MODELS:
+        with open(os.path.join(paths["evaluation"], f"{name}.json")) as file:
+            report = json.load(file)
+        assert report["video_ids"] == list(test_data.video_ids)
+        predictions = np.array(report["predictions"])
+        assert predictions.shape == (4, 4)
+        np.testing.assert_allclose(predictions.sum(-1), 1.0, atol=1e-5)
+        accuracy = float(np.mean(predictions.argmax(-1) == labels))
+        assert summary["accuracy"][name] == pytest.approx(accuracy)
+
+
+def check_attention_on_ring(summary, test_data):
+    # Recomputed from the saved models on the stored test features, and
+    # from where the renderer put the ring.
+    rendered = render_moving_region_videos(
+        4, frames=8, fps=FPS, seed=SPLIT_SEEDS["test"]
+    )
+    assert set(summary["attention_on_ring"]) == set(MODELS[:2])
+    for name, value in summary["attention_on_ring"].items():
+        model = keras.models.load_model(summary["best_models"][name])
+        focus = []
+        for video in test_data.videos():
+            index = int(video["video_id"].split("_")[1])
+            attention = model.predict(
+                video["features"][None].astype("float32"), verbose=0
+            )["attention"]
+            focus.append(
+                attention_on_region(attention, rendered.region[index][None])
+            )
+        assert value == pytest.approx(float(np.mean(focus)), abs=1e-6)
+    assert summary["uniform_attention"] == pytest.approx(1 / 49)
+
+
+def check_report(paths, test_data):
+    with open(paths["report_html"], encoding="utf-8") as file:
+        page = file.read()
+    # The first report_videos test videos, in the dataset's order.
+    reported = test_data.video_ids[: SETTINGS.report_videos]
+    strips = sorted(n for n in os.listdir(paths["report"]) if n != "index.html")
+    assert strips == sorted(f"{video_id}.png" for video_id in reported)
+    for name in strips:
+        assert f"<h2>{name[:-4]}</h2><p>predicted <b>" in page
+        strip = np.asarray(Image.open(os.path.join(paths["report"], name)))
+        # 8 frames of 224x224 above their attention overlays.
+        assert strip.shape == (2 * 224, 8 * 224, 3)
+        frames, overlays = strip[:224].astype(int), strip[224:].astype(int)
+        assert frames.std() > 20
+        # The overlay dims the frames and lights where the model looks.
+        assert overlays.max() > frames.max() * 0.35 + 10
+        assert np.all(overlays >= np.floor(frames * 0.35) - 1)
+
+
+def check_saved_model(summary, paths, test_data):
+    video = next(test_data.videos())
+    features = video["features"][None].astype("float32")
+    model = keras.models.load_model(
+        summary["best_models"]["soft_attention_additive"]
+    )
+    expected = model.predict(features, verbose=0)
+    served = tf.saved_model.load(paths["export"])
+    received = served.signatures["serving_default"](
+        features=tf.constant(features)
+    )
+    for key in ("probabilities", "step_probabilities", "attention"):
+        np.testing.assert_allclose(
+            received[key].numpy(), expected[key], atol=1e-5
+        )
+
+
+@pytest.mark.slow
+def test_the_demo_runs_every_stage_and_resumes(tmp_path):
+    summary = run_demo(str(tmp_path), SETTINGS, verbose=0)
+    paths = summary["paths"]
+    test_data = FeatureDataset(os.path.join(paths["features"], "test"))
+    check_videos_and_features(paths)
+    check_accuracies(summary, paths, test_data)
+    check_attention_on_ring(summary, test_data)
+    check_report(paths, test_data)
+    check_saved_model(summary, paths, test_data)
+    with open(tmp_path / "summary.json", encoding="utf-8") as file:
+        assert json.load(file) == summary
+
+    # A second run finds the videos, features and training runs done.
+    done = modification_times(
+        *(os.path.join(paths["videos"], split) for split in SPLIT_SEEDS),
+        *(os.path.join(paths["features"], split) for split in SPLIT_SEEDS),
+        *(os.path.join(paths["runs"], name) for name in MODELS),
+    )
+    assert len(done) == 20 + 3 + 3 * 3
+    again = run_demo(str(tmp_path), SETTINGS, verbose=0)
+    assert modification_times(*{os.path.dirname(p) for p in done}) == done
+    assert again["accuracy"] == summary["accuracy"]
+    assert again["attention_on_ring"] == summary["attention_on_ring"]

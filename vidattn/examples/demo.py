@@ -1,0 +1,342 @@
+"""The demo: the whole pipeline, from rendered video files to a served model.
+
+1. Render the moving-region task (`vidattn.datasets.rendered_moving_region`) to
+   MP4 files: the class is the shape inside a white ring that moves among
+   the other shapes.
+2. Decode them with PyAV and extract 7x7x1280 EfficientNet-Lite0 feature
+   cubes (the offline ImageNet backbone at 224x224) into TFRecord shards.
+3. Train soft attention in both forms (the thesis's linear location
+   softmax and the additive form of its released code, which sees the
+   current frame) and the average-pooled LSTM baseline.
+4. Evaluate all three under the thesis's protocol on held-out videos (the
+   reports, with every video's predicted probabilities, go to
+   `evaluation/<model>.json`).
+5. Run both attention models over every held-out video
+   (`vidattn.analysis.attend`), measure how much attention falls on the
+   ringed shape, and write the attention report of the additive model (PNG
+   strips and an HTML page).
+6. Export the additive attention model as a SavedModel for TF Serving.
+
+Every stage resumes: rerunning skips the videos already rendered and
+extracted and the models already trained, and after a kill continues
+training from the last finished epoch.
+"""
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+
+from vidattn.analysis.video_attention import attend
+from vidattn.data.feature_dataset import FeatureDataset
+from vidattn.data.importers.dataset_index import DatasetIndex
+from vidattn.data.importers.video_entry import VideoEntry
+from vidattn.data.video_reader import VideoReader
+from vidattn.datasets.moving_region import attention_on_region
+from vidattn.datasets.rendered_moving_region import render_moving_region_videos
+from vidattn.datasets.rendered_moving_region import write_video
+from vidattn.training.action_training import BEST_MODEL
+from vidattn.training.action_training import CONFIG_FILE
+from vidattn.training.action_training import FINAL_MODEL
+from vidattn.training.action_training import evaluate_action_model
+from vidattn.training.action_training import format_report
+from vidattn.training.action_training import train_action_model
+from vidattn.training.training_config import TrainingConfig
+from vidattn.utils.arguments import check_int
+from vidattn.utils.arguments import check_non_negative_int
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.atomic_write import write_json_atomically
+from vidattn.visualization.attention_maps import write_attention_report
+
+SPLIT_SIZES = {"train": 240, "validation": 60, "test": 100}
+SPLIT_SEEDS = {"train": 1, "validation": 2, "test": 3}
+FPS = 10
+"""Frame rate of the rendered videos, of the stored features and of the
+frames the attention report draws."""
+ATTENTION_MODELS = ("soft_attention_linear", "soft_attention_additive")
+REPORTED_MODEL = "soft_attention_additive"
+
+
+@dataclasses.dataclass
+class DemoSettings:
+    """Sizes of the demo; the defaults run in a few minutes on 2 CPU cores.
+
+    Raises:
+        ValueError: if a size is not a positive integer (`report_videos`:
+            not a non-negative one).
+    """
+
+    train_videos: int = SPLIT_SIZES["train"]
+    validation_videos: int = SPLIT_SIZES["validation"]
+    test_videos: int = SPLIT_SIZES["test"]
+    frames: int = 12
+    window: int = 8
+    stride: int = 2
+    epochs: int = 12
+    units: int = 128
+    num_layers: int = 1
+    report_videos: int = 8
+    seed: int = 0
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "seed":
+                check_int(field.name, value)
+            elif field.name == "report_videos":
+                check_non_negative_int(field.name, value)
+            else:
+                check_positive_int(field.name, value)
+
+
+def _stage(message):
+    print(f"\n== {message}", flush=True)
+
+
+def render_dataset(video_dir, settings):
+    """Renders the three splits to MP4 files.
+
+    A video already on disk is kept, so that a rerun skips it.
+
+    Returns:
+        `(index, truth)`: the `DatasetIndex` of the videos, and for each
+        video id the ringed shape's cell at every frame.
+    """
+    entries, truth = [], {}
+    sizes = {
+        "train": settings.train_videos,
+        "validation": settings.validation_videos,
+        "test": settings.test_videos,
+    }
+    class_names = None
+    for split, count in sizes.items():
+        videos = render_moving_region_videos(
+            count,
+            frames=settings.frames,
+            fps=FPS,
+            seed=SPLIT_SEEDS[split] + 10 * settings.seed,
+        )
+        class_names = videos.class_names
+        for index in range(count):
+            video_id = f"{split}_{index:04d}"
+            path = os.path.join(video_dir, split, f"{video_id}.mp4")
+            if not os.path.exists(path):
+                write_video(path, videos.frames[index], FPS)
+            entries.append(
+                VideoEntry(
+                    video_id, path, split, labels=(int(videos.labels[index]),)
+                )
+            )
+            truth[video_id] = videos.region[index]
+    return DatasetIndex(
+        entries, class_names=class_names, name="moving_region"
+    ), truth
+
+
+def _finished(run_dir, config):
+    # `train_action_model` resumes a killed run, but starts a finished one
+    # again: Keras's BackupAndRestore removes its backup when training ends.
+    # A run that wrote its final model with this configuration is done.
+    config_path = os.path.join(run_dir, CONFIG_FILE)
+    return (
+        os.path.exists(os.path.join(run_dir, FINAL_MODEL))
+        and os.path.exists(config_path)
+        and TrainingConfig.load(config_path) == config
+    )
+
+
+def _where_models_look(index, region_truth, test_dir, runs, settings):
+    """Attention on the ringed shape, and the report's records."""
+    import keras
+
+    test_data = FeatureDataset(test_dir)
+    paths = {entry.video_id: entry.path for entry in index.split("test")}
+    models = {
+        name: keras.models.load_model(runs[name]["best_model"])
+        for name in ATTENTION_MODELS
+    }
+    focus = {name: [] for name in ATTENTION_MODELS}
+    report_records = []
+    for position, video in enumerate(test_data.videos()):
+        video_id = video["video_id"]
+        features = video["features"]
+        frames = VideoReader(paths[video_id]).read(fps=FPS).frames
+        truth = region_truth[video_id][: len(features)]
+        for name, model in models.items():
+            record = attend(
+                model,
+                frames[: len(features)],
+                video_id,
+                features=features,
+                class_names=test_data.class_names,
+                true=int(video["labels"][0]),
+            )
+            focus[name].append(
+                attention_on_region(record.attention[None], truth[None])
+            )
+            if name == REPORTED_MODEL and position < settings.report_videos:
+                report_records.append(record)
+    return (
+        {name: float(np.mean(values)) for name, values in focus.items()},
+        report_records,
+        test_data.grid_size,
+    )
+
+
+def run_demo(output_dir, settings=None, verbose=2):
+    """Runs the demo and returns a summary dict of results and paths.
+
+    Args:
+        output_dir: str. Where everything goes; a rerun resumes there.
+        settings: a `DemoSettings`, or `None` for the defaults.
+        verbose: Keras `fit` verbosity.
+
+    Returns:
+        The summary that `summary.json` holds: `"seconds"`, `"paths"`,
+        held-out `"accuracy"` of each model, `"attention_on_ring"` of the
+        attention models and `"uniform_attention"` for comparison, and
+        `"best_models"`.
+    """
+    import keras
+
+    from vidattn.backbones.efficientnet_lite0 import EfficientNetLite0Backbone
+    from vidattn.data.feature_extractor import FeatureExtractor
+    from vidattn.export.saved_model_exporter import export_action_model
+
+    settings = settings or DemoSettings()
+    started = time.perf_counter()
+    os.makedirs(output_dir, exist_ok=True)
+    paths = {
+        "videos": os.path.join(output_dir, "videos"),
+        "features": os.path.join(output_dir, "features"),
+        "runs": os.path.join(output_dir, "runs"),
+        "evaluation": os.path.join(output_dir, "evaluation"),
+        "report": os.path.join(output_dir, "attention_report"),
+        "export": os.path.join(output_dir, "export", "moving_region", "1"),
+    }
+
+    _stage(
+        "1/6 Rendering videos: the class is the shape inside the moving "
+        "white ring"
+    )
+    index, region_truth = render_dataset(paths["videos"], settings)
+    index.to_json(os.path.join(output_dir, "index.json"))
+    sizes = ", ".join(f"{k}: {v}" for k, v in index.split_sizes().items())
+    print(f"{len(index)} MP4 files in {paths['videos']} ({sizes})")
+
+    _stage(
+        "2/6 Extracting EfficientNet-Lite0 features (ImageNet weights, "
+        "224x224 -> 7x7x1280)"
+    )
+    backbone = EfficientNetLite0Backbone()
+    extractor = FeatureExtractor(
+        backbone, sampling=FPS, verbose=1, progress_interval=5.0
+    )
+    for split, summary in extractor.extract_splits(
+        index, paths["features"]
+    ).items():
+        print(f"  {summary}")
+
+    window_options = dict(window=settings.window, stride=settings.stride)
+    candidates = (
+        ("soft_attention_linear", dict(model="attention", attention="linear")),
+        (
+            "soft_attention_additive",
+            dict(model="attention", attention="additive"),
+        ),
+        ("average_pooled", dict(model="average_pooled")),
+    )
+    results = {}
+    for name, choice in candidates:
+        _stage(
+            f"3/6 Training {name.replace('_', ' ')} ({settings.epochs} epochs)"
+        )
+        config = TrainingConfig(
+            units=settings.units,
+            num_layers=settings.num_layers,
+            dropout=0.3,
+            learning_rate=2e-3,
+            batch_size=32,
+            epochs=settings.epochs,
+            seed=settings.seed,
+            **choice,
+            **window_options,
+        )
+        run_dir = os.path.join(paths["runs"], name)
+        if _finished(run_dir, config):
+            print(f"Already trained: {run_dir}")
+        else:
+            train_action_model(
+                config,
+                os.path.join(paths["features"], "train"),
+                os.path.join(paths["features"], "validation"),
+                run_dir,
+                verbose=verbose,
+            )
+        results[name] = {
+            "run": run_dir,
+            "best_model": os.path.join(run_dir, BEST_MODEL),
+        }
+
+    _stage("4/6 Evaluating on held-out videos (thesis protocol)")
+    test_dir = os.path.join(paths["features"], "test")
+    for name, result in results.items():
+        report = evaluate_action_model(
+            result["best_model"],
+            test_dir,
+            window=settings.window,
+            stride=settings.stride,
+        )
+        result["report"] = report
+        write_json_atomically(
+            os.path.join(paths["evaluation"], f"{name}.json"), report
+        )
+        print(f"[{name}]")
+        print(format_report(report))
+
+    _stage(
+        "5/6 Where the models look: attention on the ringed shape, and the "
+        "report"
+    )
+    attention_on_ring, report_records, grid = _where_models_look(
+        index, region_truth, test_dir, results, settings
+    )
+    for name, focus in attention_on_ring.items():
+        print(
+            f"{name}: attention on the ringed shape's cell, all test videos "
+            f"and frames: {focus:.3f} (uniform {1 / grid**2:.3f})"
+        )
+    index_html = write_attention_report(
+        report_records,
+        paths["report"],
+        title="vidattn demo: where soft attention (additive) looks",
+    )
+    print(f"Report: {index_html}")
+
+    _stage(
+        "6/6 Exporting the additive soft-attention model (SavedModel for TF "
+        "Serving)"
+    )
+    additive = keras.models.load_model(results[REPORTED_MODEL]["best_model"])
+    export_action_model(additive, paths["export"], overwrite=True)
+    print(
+        f"SavedModel: {paths['export']}  "
+        f"(saved_model_cli show --all --dir {paths['export']})"
+    )
+
+    summary = {
+        "seconds": time.perf_counter() - started,
+        "paths": dict(paths, report_html=index_html),
+        "accuracy": {
+            name: r["report"]["scores"]["accuracy"]
+            for name, r in results.items()
+        },
+        "attention_on_ring": attention_on_ring,
+        "uniform_attention": 1.0 / grid**2,
+        "best_models": {name: r["best_model"] for name, r in results.items()},
+    }
+    write_json_atomically(
+        os.path.join(output_dir, "summary.json"), summary, indent=2
+    )
+    return summary

@@ -1,1 +1,0 @@
-"""Experiments that run the library end to end."""

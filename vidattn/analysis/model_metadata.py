@@ -90,7 +90,7 @@ def backbone_for(
         ValueError: if the name is not a known backbone, or the other
             arguments do not fit it.
     """
-    from vidattn.data.feature_extractor import build_backbone
+    from vidattn.backbones import build_backbone
 
     metadata = feature_metadata_of(model) or {}
     if name is None:

@@ -201,7 +201,7 @@ def run_demo(output_dir, settings=None, verbose=2):
     import keras
 
     from vidattn.backbones.efficientnet_lite0 import EfficientNetLite0Backbone
-    from vidattn.data.feature_extractor import FeatureExtractor
+    from vidattn.extraction import FeatureExtractor
     from vidattn.export.saved_model_exporter import export_action_model
 
     settings = settings or DemoSettings()

@@ -51,6 +51,5 @@ def main(argv):
         print(f"Resumed from epoch {summary['resumed_from_epoch']}.")
     print(f"Best model (validation loss): {summary['best_model']}")
     print(f"Final model: {summary['final_model']}")
-    print(
-        f"TensorBoard: tensorboard --logdir {os.path.join(FLAGS.output_dir, 'logs')}"
-    )
+    logs = os.path.join(FLAGS.output_dir, "logs")
+    print(f"TensorBoard: tensorboard --logdir {logs}")

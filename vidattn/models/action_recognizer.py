@@ -40,7 +40,10 @@ class ActionRecognizer(VideoClassifier):
         weight_decay: float. Weight decay gamma. Defaults to `1e-5`.
         unroll: bool. Unroll the recurrence over the frames (needs a fixed
             number of frames). On CPU it trained no faster than the loop and
-            predicted slower (see BUILD_NOTES.md). Defaults to `False`.
+            predicted slower (see BUILD_NOTES.md). Needed to compile with
+            `jit_compile=True`: XLA cannot differentiate the loop of
+            `keras.ops.scan` on TensorFlow, which has no bound. Defaults to
+            `False`.
         seed: int or `None`. Seed of the dropout masks.
         class_names: sequence of str, or `None`. The classes' names.
         feature_metadata: dict or `None`. The features the model reads (see
@@ -166,6 +169,17 @@ class ActionRecognizer(VideoClassifier):
             frame_mask,
             attention=attention,
         )
+
+    def compile(self, optimizer="adam", metrics="auto", **kwargs):
+        """As `VideoClassifier.compile`; `jit_compile=True` needs `unroll`."""
+        if kwargs.get("jit_compile") is True and not self.unroll:
+            raise ValueError(
+                "Expected `unroll=True` to compile with `jit_compile=True`: "
+                "XLA cannot differentiate the unbounded loop over the frames "
+                "that `unroll=False` runs. Received: unroll=False. Build the "
+                "model with unroll=True, or compile with jit_compile=False."
+            )
+        super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
 
     def per_example_loss(self, y, y_pred, frame_mask=None):
         """The cross-entropy plus the weighted attention penalty (eq. 2.7)."""

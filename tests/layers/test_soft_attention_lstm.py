@@ -13,15 +13,9 @@ BATCH, STEPS, LOCATIONS, CHANNELS, UNITS = 3, 5, 4, 8, 16
 
 
 def make_inputs(seed=0, num_layers=2):
-    rng = np.random.default_rng(seed)
-    features = rng.normal(size=(BATCH, STEPS, LOCATIONS, CHANNELS)).astype(
-        "float32"
+    return numpy_reference.random_sequences(
+        BATCH, STEPS, LOCATIONS, CHANNELS, UNITS, num_layers, seed
     )
-    states = [
-        rng.normal(scale=0.5, size=(BATCH, UNITS)).astype("float32")
-        for _ in range(2 * num_layers)
-    ]
-    return features, states
 
 
 def run(layer, features, states=None, mask=None, training=False):

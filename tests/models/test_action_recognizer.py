@@ -253,3 +253,16 @@ def test_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match="Expected") as error:
         vidattn.models.ActionRecognizer(**kwargs)
     assert message in str(error.value)
+
+
+def test_xla_needs_the_unrolled_loop():
+    features, labels = make_data(9)
+    model = vidattn.models.ActionRecognizer(CLASSES, units=UNITS, num_layers=1)
+    with pytest.raises(ValueError, match="Expected `unroll=True`"):
+        model.compile(jit_compile=True)
+    model = vidattn.models.ActionRecognizer(
+        CLASSES, units=UNITS, num_layers=1, unroll=True
+    )
+    model.compile(jit_compile=True)
+    history = model.fit(features, labels, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][0])

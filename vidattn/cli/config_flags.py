@@ -43,6 +43,26 @@ HELP = {
 }
 
 
+def define_data_flags(validation_help):
+    """Defines the required `--train_data` and `--validation_data` flags.
+
+    Args:
+        validation_help: str. What the command does with the validation
+            data.
+    """
+    flags.DEFINE_string(
+        "train_data",
+        None,
+        "Training dataset folder (written by `vidattn extract`).",
+    )
+    flags.DEFINE_string(
+        "validation_data",
+        None,
+        f"Validation dataset folder; {validation_help}.",
+    )
+    flags.mark_flags_as_required(["train_data", "validation_data"])
+
+
 def define_training_flags():
     """Defines one flag per `TrainingConfig` field, with its default."""
     for field in dataclasses.fields(TrainingConfig):

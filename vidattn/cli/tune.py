@@ -17,19 +17,14 @@ best model is saved as `best.keras` there; its hyperparameters are printed.
 
 from absl import flags
 
+from vidattn.cli.config_flags import define_data_flags
+
 FLAGS = flags.FLAGS
 
 
 def define_flags():
     """Defines the flags of this command."""
-    flags.DEFINE_string(
-        "train_data",
-        None,
-        "Training dataset folder (written by `vidattn extract`).",
-    )
-    flags.DEFINE_string(
-        "validation_data", None, "Validation dataset folder (the objective)."
-    )
+    define_data_flags("its loss is the objective")
     flags.DEFINE_string(
         "directory", "tuning_runs", "Where keras-tuner keeps the trials."
     )
@@ -56,7 +51,6 @@ def define_flags():
         "penalties", ["0", "1", "10"], "Attention penalties (lambda) searched."
     )
     flags.DEFINE_integer("seed", 0, "Seed of the search.")
-    flags.mark_flags_as_required(["train_data", "validation_data"])
 
 
 def main(argv):

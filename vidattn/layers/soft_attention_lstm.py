@@ -196,18 +196,23 @@ class SoftAttentionLSTM(keras.layers.Layer):
         # read by step index rather than scanned beside the frames: Keras's
         # TensorFlow `scan` fails on several sequences of unknown length.
         frames = ops.transpose(sequences, (1, 0, 2, 3))
-        keep = None
-        if mask is not None:
+        if mask is None:
+
+            def scan_step(carry, frame):
+                carry = step(carry, frame)
+                return carry, carry
+
+            carry, outputs = ops.scan(scan_step, carry, frames)
+        else:
             keep = ops.transpose(ops.cast(mask, "bool"), (1, 0))
 
-        def scan_step(indexed_carry, frame):
-            index, carry = indexed_carry
-            frame_keep = None if keep is None else ops.take(keep, index, 0)
-            indexed_carry = (index + 1, step(carry, frame, frame_keep))
-            return indexed_carry, indexed_carry
+            def scan_step(indexed_carry, frame):
+                index, carry = indexed_carry
+                carry = step(carry, frame, ops.take(keep, index, 0))
+                return (index + 1, carry), (index + 1, carry)
 
-        start = (ops.convert_to_tensor(0, "int32"), carry)
-        (_, carry), (_, outputs) = ops.scan(scan_step, start, frames)
+            start = (ops.convert_to_tensor(0, "int32"), carry)
+            (_, carry), (_, outputs) = ops.scan(scan_step, start, frames)
         _, hidden, attention = outputs
         return (
             carry,

@@ -114,11 +114,31 @@ class SoftAttentionLSTM(keras.layers.Layer):
         self.return_state = bool(return_state)
         self.supports_masking = True
 
-    # The arguments that the cell owns, read from it.
-    units = property(lambda self: self.cell.units)
-    num_layers = property(lambda self: self.cell.num_layers)
-    attention = property(lambda self: self.cell.attention)
-    dropout = property(lambda self: self.cell.dropout)
+    # The arguments that the cell owns are read from it, as in
+    # `keras.layers.LSTM`.
+    @property
+    def units(self):
+        return self.cell.units
+
+    @property
+    def num_layers(self):
+        return self.cell.num_layers
+
+    @property
+    def attention(self):
+        return self.cell.attention
+
+    @property
+    def attention_units(self):
+        return self.cell.attention_units
+
+    @property
+    def dropout(self):
+        return self.cell.dropout
+
+    @property
+    def seed(self):
+        return self.cell.seed
 
     def build(self, sequences_shape, initial_state_shape=None):
         shape = tuple(sequences_shape)

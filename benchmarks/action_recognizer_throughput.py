@@ -4,8 +4,16 @@
 (thesis section 2.2). Reports clips/s and the achieved GFLOP/s as a fraction
 of this machine's float32 matmul GFLOP/s, measured in the same run.
 
-    python benchmarks/action_recognizer_throughput.py            # one line
-    python benchmarks/action_recognizer_throughput.py --sweep    # a line per variant
+    python benchmarks/action_recognizer_throughput.py          # one line
+    python benchmarks/action_recognizer_throughput.py --sweep  # per variant
+    python benchmarks/action_recognizer_throughput.py --compare_rnn_path
+
+`--compare_rnn_path` times the training step of the model as it is
+(`vidattn.layers.SoftAttentionLSTM`, float32 attention outputs) against
+the code path of the versions before it: `keras.layers.RNN` over the cell,
+whose single output per step is `[h_top(t), l_t]` in the compute dtype.
+Both models live in one process and are timed in alternating rounds, so
+that a load shared with other work on the machine weighs on both alike.
 """
 
 import argparse
@@ -57,7 +65,7 @@ def forward_flops(
 class SplitGatesCell(vidattn.layers.SoftAttentionLSTMCell):
     """Variant: the input and recurrent halves of the gates as two matmuls."""
 
-    def call(self, inputs, states, training=False):
+    def step(self, inputs, states, dropout_masks=None):
         top_hidden = states[2 * (self.num_layers - 1)]
         weights = ops.softmax(self.location_logits(inputs, top_hidden), axis=-1)
         layer_input = ops.einsum(
@@ -78,21 +86,94 @@ class SplitGatesCell(vidattn.layers.SoftAttentionLSTMCell):
             hidden = ops.sigmoid(o) * ops.tanh(cell)
             new_states += [hidden, cell]
             layer_input = hidden
-        return ops.concatenate(
-            [hidden, ops.cast(weights, hidden.dtype)], -1
-        ), new_states
+        return hidden, weights, new_states
 
 
-def measure(
-    args, unroll=False, jit_compile=False, split_gates=False, policy="float32"
+class ConcatenatingCell(vidattn.layers.SoftAttentionLSTMCell):
+    """The cell before the sequence layer: one output, `[h_top(t), l_t]`.
+
+    `keras.layers.RNN` stacks one tensor per step, in the compute dtype, so
+    the attention weights travelled concatenated onto the hidden state.
+    """
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.output_size = self.units + self.num_locations
+
+    def call(self, inputs, states, training=False):
+        dropout_masks = self.get_dropout_mask(inputs) if training else None
+        hidden, weights, new_states = self.step(inputs, states, dropout_masks)
+        outputs = ops.concatenate([hidden, ops.cast(weights, hidden.dtype)], -1)
+        return outputs, new_states
+
+
+class RNNOverCell(keras.layers.Layer):
+    """`keras.layers.RNN` over a `ConcatenatingCell`, split as the layer's.
+
+    The recurrence of `vidattn.models.ActionRecognizer` up to commit
+    dd57a31, with the interface of `vidattn.layers.SoftAttentionLSTM`.
+    """
+
+    def __init__(self, units, num_layers, attention, dropout, unroll, seed):
+        super().__init__(name="recurrent")
+        self.cell = ConcatenatingCell(
+            units,
+            num_layers=num_layers,
+            attention=attention,
+            dropout=dropout,
+            seed=seed,
+            name="soft_attention_lstm_cell",
+        )
+        self.rnn = keras.layers.RNN(
+            self.cell, return_sequences=True, unroll=unroll
+        )
+
+    def build(self, sequences_shape):
+        self.rnn.build(sequences_shape)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        outputs = self.rnn(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
+        units = self.cell.units
+        return outputs[..., :units], ops.cast(outputs[..., units:], "float32")
+
+
+class RNNPathRecognizer(vidattn.models.ActionRecognizer):
+    """`vidattn.models.ActionRecognizer` on the code path of dd57a31."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Replaces the sequence layer before anything is built.
+        self.recurrent = RNNOverCell(
+            self.units,
+            self.num_layers,
+            self.attention,
+            self.dropout,
+            self.unroll,
+            self.seed,
+        )
+
+
+def make_model(
+    args,
+    unroll=False,
+    jit_compile=False,
+    split_gates=False,
+    policy="float32",
+    rnn_path=False,
 ):
+    """A compiled paper-sized model, its features and labels."""
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     shape = (args.batch, args.frames, args.grid, args.grid, args.channels)
     features = tf.constant(rng.random(shape, dtype=np.float32))
     labels = tf.constant(rng.integers(0, args.classes, args.batch))
-    model = vidattn.models.ActionRecognizer(
+    model_class = (
+        RNNPathRecognizer if rnn_path else (vidattn.models.ActionRecognizer)
+    )
+    model = model_class(
         args.classes,
         units=args.units,
         num_layers=args.layers,
@@ -102,21 +183,65 @@ def measure(
     if split_gates:
         model.cell.__class__ = SplitGatesCell
     model.compile(jit_compile=jit_compile)
+    return model, features, labels
 
-    def timed(step, repeats):
-        step()  # trace and compile
+
+def timed(step, repeats):
+    """Seconds per call of `step`, after two calls to trace and compile."""
+    step()
+    step()
+    start = time.perf_counter()
+    for _ in range(repeats):
         step()
-        start = time.perf_counter()
-        for _ in range(repeats):
-            step()
-        return (time.perf_counter() - start) / repeats
+    return (time.perf_counter() - start) / repeats
 
+
+def measure(args, **options):
+    model, features, labels = make_model(args, **options)
     train_seconds = timed(
         lambda: model.train_on_batch(features, labels), args.steps
     )
     infer_seconds = timed(lambda: model.predict_on_batch(features), args.steps)
     keras.backend.clear_session()
     return train_seconds, infer_seconds
+
+
+def compare_rnn_path(args):
+    """Alternating rounds of training steps: the layer against the RNN path."""
+    keras.mixed_precision.set_global_policy("float32")
+    layer, features, labels = make_model(args, unroll=args.unroll)
+    rnn, _, _ = make_model(args, unroll=args.unroll, rnn_path=True)
+    steps = {
+        "SoftAttentionLSTM": lambda: layer.train_on_batch(features, labels),
+        "keras.layers.RNN over the cell": lambda: rnn.train_on_batch(
+            features, labels
+        ),
+    }
+    for step in steps.values():
+        step()  # trace
+    seconds = {name: [] for name in steps}
+    for _ in range(args.rounds):
+        for name, step in steps.items():
+            seconds[name].append(timed(step, args.steps))
+    medians = {
+        name: float(np.median(values)) for name, values in seconds.items()
+    }
+    for name, values in seconds.items():
+        rounds = " ".join(f"{args.batch / value:.1f}" for value in values)
+        print(
+            f"{name}: train {args.batch / medians[name]:.1f} clips/s "
+            f"(median of {args.rounds} rounds of {args.steps} steps: {rounds})",
+            flush=True,
+        )
+    new, old = medians.values()
+    print(
+        "SoftAttentionLSTM / keras.layers.RNN training clips/s: "
+        f"{old / new:.3f}"
+        f" (unroll={args.unroll}, {args.layers}x{args.units} "
+        f"{args.grid}x{args.grid}x{args.channels} T={args.frames} "
+        f"B={args.batch}, float32)",
+        flush=True,
+    )
 
 
 def main():
@@ -131,7 +256,13 @@ def main():
     parser.add_argument("--attention", default="linear")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--compare_rnn_path", action="store_true")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--unroll", action="store_true")
     args = parser.parse_args()
+    if args.compare_rnn_path:
+        compare_rnn_path(args)
+        return
 
     flops = args.batch * forward_flops(
         args.units,
@@ -142,11 +273,11 @@ def main():
         args.classes,
         args.attention,
     )
-    variants = [("default: while loop, fused gates, float32, no XLA", {})]
+    # XLA needs the unrolled loop (see vidattn.models.ActionRecognizer).
+    variants = [("default: scan loop, fused gates, float32, no XLA", {})]
     if args.sweep:
         variants += [
             ("unroll=True", {"unroll": True}),
-            ("jit_compile=True", {"jit_compile": True}),
             (
                 "unroll=True + jit_compile",
                 {"unroll": True, "jit_compile": True},
@@ -154,8 +285,12 @@ def main():
             ("split gate matmuls", {"split_gates": True}),
             ("mixed_bfloat16", {"policy": "mixed_bfloat16"}),
             (
-                "mixed_bfloat16 + jit_compile",
-                {"policy": "mixed_bfloat16", "jit_compile": True},
+                "mixed_bfloat16 + unroll=True + jit_compile",
+                {
+                    "policy": "mixed_bfloat16",
+                    "unroll": True,
+                    "jit_compile": True,
+                },
             ),
         ]
     for name, options in variants:
@@ -167,11 +302,13 @@ def main():
         train_gflops = 3 * flops / train_seconds / 1e9
         infer_gflops = flops / infer_seconds / 1e9
         print(
-            f"action_recognizer {args.layers}x{args.units} {args.grid}x{args.grid}x"
-            f"{args.channels} T={args.frames} B={args.batch} [{name}]: "
+            f"action_recognizer {args.layers}x{args.units} "
+            f"{args.grid}x{args.grid}x{args.channels} T={args.frames} "
+            f"B={args.batch} [{name}]: "
             f"train {args.batch / train_seconds:.1f} clips/s "
-            f"({train_gflops:.0f} GFLOP/s, {100 * train_gflops / peak:.0f}% of matmul "
-            f"{peak:.0f} GFLOP/s); infer {args.batch / infer_seconds:.1f} clips/s "
+            f"({train_gflops:.0f} GFLOP/s, "
+            f"{100 * train_gflops / peak:.0f}% of matmul {peak:.0f} GFLOP/s); "
+            f"infer {args.batch / infer_seconds:.1f} clips/s "
             f"({100 * infer_gflops / peak:.0f}%)",
             flush=True,
         )

@@ -1,78 +1,20 @@
-"""Search depth, width and lambda of the soft-attention model with keras-tuner.
+"""Launches `vidattn tune`: a keras-tuner search of the attention model.
 
-    python tuning/search_action_model.py --train_data features/train \\
-        --validation_data features/validation --directory tuning_runs \\
-        --project_name ucf11 --max_trials 20 --epochs 5
+    python tuning/search_action_model.py --flagfile tuning/action_model.flags \\
+        --train_data features/train --validation_data features/validation
 
-The search resumes after a kill: keras-tuner keeps every finished trial in
-`--directory/--project_name` and reruns only the unfinished one. The best
-model is saved as `best.keras` there; its hyperparameters are printed.
+takes the same flags as `vidattn tune` (see `vidattn tune --help`); the
+saved search configurations beside this script (`*.flags`, absl flagfiles)
+hold the search spaces, e.g. `action_model.flags`, the thesis's.
 """
 
 import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
-
-FLAGS = flags.FLAGS
-flags.DEFINE_string("train_data", None, "Training dataset folder.")
-flags.DEFINE_string(
-    "validation_data", None, "Validation dataset folder (the objective)."
-)
-flags.DEFINE_string(
-    "directory", "tuning_runs", "Where keras-tuner keeps the trials."
-)
-flags.DEFINE_string("project_name", "action_model", "Name of this search.")
-flags.DEFINE_enum(
-    "tuner",
-    "random",
-    ["random", "hyperband", "bayesian"],
-    "The search algorithm.",
-)
-flags.DEFINE_integer("max_trials", 20, "Trials (random and bayesian).")
-flags.DEFINE_integer("epochs", 5, "Epochs per trial (at most, for hyperband).")
-flags.DEFINE_integer("window", 30, "Frames per window.")
-flags.DEFINE_integer("stride", 1, "Stored frames between window starts.")
-flags.DEFINE_float("fps", None, "Frame rate of the windows.")
-flags.DEFINE_integer("batch_size", 32, "Windows per batch.")
-flags.DEFINE_list("depths", ["1", "2", "3"], "LSTM depths searched.")
-flags.DEFINE_list(
-    "widths", ["128", "256", "512", "1024"], "LSTM widths searched."
-)
-flags.DEFINE_list(
-    "penalties", ["0", "1", "10"], "Attention penalties (lambda) searched."
-)
-flags.DEFINE_integer("seed", 0, "Seed of the search.")
-flags.mark_flags_as_required(["train_data", "validation_data"])
-
-
-def main(argv):
-    del argv
-    from vidattn.data.feature_dataset import FeatureDataset
-    from vidattn.tuning.search import run_search
-
-    best = run_search(
-        FeatureDataset(FLAGS.train_data),
-        FeatureDataset(FLAGS.validation_data),
-        directory=FLAGS.directory,
-        project_name=FLAGS.project_name,
-        tuner=FLAGS.tuner,
-        max_trials=FLAGS.max_trials,
-        epochs=FLAGS.epochs,
-        window=FLAGS.window,
-        stride=FLAGS.stride,
-        fps=FLAGS.fps,
-        batch_size=FLAGS.batch_size,
-        depths=[int(d) for d in FLAGS.depths],
-        widths=[int(w) for w in FLAGS.widths],
-        penalties=[float(p) for p in FLAGS.penalties],
-        seed=FLAGS.seed,
-    )
-    print("Best hyperparameters:", best["hyperparameters"])
-    print("Best model:", best["model_path"])
-
+import sys
 
 if __name__ == "__main__":
-    app.run(main)
+    # Runs the package of this checkout, installed or not.
+    sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+    from vidattn.cli.main import run
+
+    sys.argv = [sys.argv[0], "tune"] + sys.argv[1:]
+    run()

@@ -91,4 +91,58 @@ def test_refuses_an_unbuilt_model_and_an_existing_directory(tmp_path):
         vidattn.export.export_action_model(model, tmp_path / "1")
     vidattn.export.export_action_model(model, tmp_path / "1", overwrite=True)
     assert (tmp_path / "1" / "saved_model.pb").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".export-")]
+    assert [p.name for p in tmp_path.iterdir()] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "make_model, name",
+    [
+        (
+            lambda: vidattn.models.ActionRecognizer(
+                3,
+                units=8,
+                num_layers=1,
+                class_names=["a", "b", "c"],
+                feature_metadata={"backbone": "inception_v3", "fps": 10.0},
+            ),
+            "ActionRecognizer",
+        ),
+        (
+            lambda: vidattn.models.SoftmaxRegressionRecognizer(
+                3, multi_label=True
+            ),
+            "SoftmaxRegressionRecognizer",
+        ),
+    ],
+)
+def test_the_saved_model_carries_the_class_names_and_features(
+    make_model, name, tmp_path
+):
+    model = make_model()
+    model(make_features())
+    export_dir = vidattn.export.export_action_model(model, tmp_path / "1")
+    expected = {
+        "model": name,
+        "num_classes": 3,
+        "multi_label": model.multi_label,
+        "class_names": None
+        if model.class_names is None
+        else list(model.class_names),
+        "feature_metadata": model.feature_metadata,
+    }
+    assert vidattn.export.export_metadata(model) == expected
+    served = tf.saved_model.load(str(export_dir))
+    assert vidattn.export.read_export_metadata(served) == expected
+    assert vidattn.export.read_export_metadata(export_dir) == expected
+    # Not a serving signature: TF Serving sees the two it saw before.
+    assert sorted(served.signatures) == ["serve_with_mask", "serving_default"]
+
+
+def test_reading_metadata_of_another_saved_model_says_what_is_missing(
+    tmp_path,
+):
+    module = tf.Module()
+    module.scale = tf.Variable(2.0)
+    tf.saved_model.save(module, str(tmp_path / "other"))
+    with pytest.raises(ValueError, match="export_action_model"):
+        vidattn.export.read_export_metadata(tmp_path / "other")

@@ -4,12 +4,27 @@ import pytest
 
 import vidattn
 from tests.fixtures import numpy_reference
-from tests.testing import assert_config_round_trip
+from tests.test_case import run_layer_test
+from tests.test_case import run_masking_test
+
+
+def make_features(seed=0, value=None):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(3, 5, 4, 8)).astype("float32")
+
+
+def test_layer(tmp_path):
+    run_layer_test(
+        vidattn.layers.LSTMStateInitializer,
+        init_kwargs={"units": 6, "num_layers": 2, "hidden_units": (5,)},
+        input_data={"features": make_features()},
+        expected_output_shape=[(3, 6)] * 4,
+        tmp_path=tmp_path,
+    )
 
 
 def test_matches_numpy_reference_with_and_without_mask():
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(3, 5, 4, 8)).astype("float32")
+    features = make_features()
     mask = np.ones((3, 5), bool)
     mask[0, 2:] = False
     layer = vidattn.layers.LSTMStateInitializer(6, num_layers=3)
@@ -30,17 +45,25 @@ def test_matches_numpy_reference_with_and_without_mask():
             np.testing.assert_allclose(received, wanted, atol=1e-6)
 
 
-def test_hidden_layers_and_config_round_trip():
+def test_padded_frames_change_nothing():
+    layer = vidattn.layers.LSTMStateInitializer(6, num_layers=2)
+    run_masking_test(
+        lambda features, mask: dict(enumerate(layer(features, mask=mask))),
+        make_features(1),
+        valid_frames=3,
+        padded_frames=5,
+    )
+
+
+def test_hidden_layers():
     layer = vidattn.layers.LSTMStateInitializer(
         6, num_layers=2, hidden_units=(5, 4)
     )
-    states = layer(np.ones((2, 3, 4, 8), "float32"))
-    assert [tuple(s.shape) for s in states] == [(2, 6)] * 4
+    layer(np.ones((2, 3, 4, 8), "float32"))
     assert len(layer.weights) == 2 * 3 * 2
-    assert_config_round_trip(layer)
 
 
-def test_mixed_precision_states_in_the_compute_dtype():
+def test_large_features_stay_finite_under_float16():
     keras.mixed_precision.set_global_policy("mixed_float16")
     layer = vidattn.layers.LSTMStateInitializer(6)
     states = layer(np.full((2, 3, 4, 8), 300.0, "float32"))

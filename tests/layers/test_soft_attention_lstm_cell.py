@@ -5,39 +5,39 @@ import pytest
 import vidattn
 from tests.fixtures import numpy_reference
 from tests.fixtures.numpy_reference import cell_weights
-from tests.testing import assert_config_round_trip
+from tests.test_case import run_layer_test
 
 BATCH, STEPS, LOCATIONS, CHANNELS, UNITS = 3, 5, 4, 8, 16
 
 
-def make_inputs(seed=0):
-    rng = np.random.default_rng(seed)
-    features = rng.normal(size=(BATCH, STEPS, LOCATIONS, CHANNELS)).astype(
-        "float32"
+def make_inputs(seed=0, num_layers=2):
+    return numpy_reference.random_sequences(
+        BATCH, STEPS, LOCATIONS, CHANNELS, UNITS, num_layers, seed
     )
-    return features, rng
 
 
-def run_cell(cell, features, states, mask=None):
-    rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
-    outputs, *final_states = rnn(features, initial_state=states, mask=mask)
-    hidden, attention = cell.split_outputs(outputs)
-    to_numpy = keras.ops.convert_to_numpy
-    return (
-        to_numpy(hidden),
-        to_numpy(attention),
-        [to_numpy(s) for s in final_states],
+@pytest.mark.parametrize("attention", ["linear", "additive"])
+def test_layer(attention, tmp_path):
+    features, states = make_inputs()
+    run_layer_test(
+        vidattn.layers.SoftAttentionLSTMCell,
+        init_kwargs={
+            "units": UNITS,
+            "num_layers": 2,
+            "attention": attention,
+            "attention_units": 7,
+            "dropout": 0.25,
+        },
+        input_data={"inputs": features[:, 0], "states": states},
+        expected_output_shape=((BATCH, UNITS), [(BATCH, UNITS)] * 4),
+        tmp_path=tmp_path,
     )
 
 
 @pytest.mark.parametrize("num_layers", [1, 3])
 @pytest.mark.parametrize("attention", ["linear", "additive"])
-def test_matches_numpy_reference(num_layers, attention):
-    features, rng = make_inputs()
-    states = [
-        rng.normal(scale=0.5, size=(BATCH, UNITS)).astype("float32")
-        for _ in range(2 * num_layers)
-    ]
+def test_keras_rnn_over_the_cell_matches_numpy_reference(num_layers, attention):
+    features, states = make_inputs(num_layers=num_layers)
     cell = vidattn.layers.SoftAttentionLSTMCell(
         UNITS,
         num_layers=num_layers,
@@ -45,66 +45,48 @@ def test_matches_numpy_reference(num_layers, attention):
         attention_units=12,
         bias_initializer="random_normal",
     )
-    hidden, weights_seq, final_states = run_cell(cell, features, states)
-    expected_hidden, expected_weights, expected_states = (
-        numpy_reference.soft_attention_lstm(
-            features.astype("float64"),
-            [s.astype("float64") for s in states],
-            cell_weights(cell),
-            attention,
-        )
+    rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    hidden, *final_states = rnn(features, initial_state=states)
+    expected_hidden, _, expected_states = numpy_reference.soft_attention_lstm(
+        features.astype("float64"),
+        [s.astype("float64") for s in states],
+        cell_weights(cell),
+        attention,
     )
     np.testing.assert_allclose(hidden, expected_hidden, atol=1e-5)
-    np.testing.assert_allclose(weights_seq, expected_weights, atol=1e-5)
     for received, expected in zip(final_states, expected_states):
         np.testing.assert_allclose(received, expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("attention", ["linear", "additive"])
-def test_every_location_softmax_sums_to_one(attention):
-    features, _ = make_inputs(1)
-    cell = vidattn.layers.SoftAttentionLSTMCell(UNITS, 2, attention=attention)
-    _, weights_seq, _ = run_cell(cell, features, None)
-    assert weights_seq.shape == (BATCH, STEPS, LOCATIONS)
-    assert np.all(weights_seq >= 0)
-    np.testing.assert_allclose(weights_seq.sum(-1), 1.0, atol=1e-6)
-
-
-def test_linear_attention_ignores_the_current_frame_and_additive_sees_it():
-    features, _ = make_inputs(2)
-    changed = features.copy()
-    changed[:, 0] *= -3.0
-    for attention, should_change in (("linear", False), ("additive", True)):
-        cell = vidattn.layers.SoftAttentionLSTMCell(UNITS, attention=attention)
-        first = run_cell(cell, features, None)[1][:, 0]
-        second = run_cell(cell, changed, None)[1][:, 0]
-        assert np.allclose(first, second) != should_change
-
-
-def test_masked_steps_keep_the_states():
-    features, rng = make_inputs(3)
-    states = [
-        rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(4)
-    ]
-    mask = np.ones((BATCH, STEPS), bool)
-    mask[0, 3:] = False
-    mask[1, 1] = False
-    cell = vidattn.layers.SoftAttentionLSTMCell(UNITS, num_layers=2)
-    hidden, weights_seq, final_states = run_cell(cell, features, states, mask)
-    expected = numpy_reference.soft_attention_lstm(
-        features.astype("float64"), states, cell_weights(cell), "linear", mask
+def test_step_returns_the_float32_attention_of_the_reference(attention):
+    features, states = make_inputs(1)
+    cell = vidattn.layers.SoftAttentionLSTMCell(
+        UNITS, num_layers=2, attention=attention
     )
-    np.testing.assert_allclose(hidden[mask], expected[0][mask], atol=1e-5)
-    for received, wanted in zip(final_states, expected[2]):
-        np.testing.assert_allclose(received, wanted, atol=1e-5)
-    # Example 0 stops after step 3: its final states are those of step 3 run
-    # alone on the first three frames.
-    short = run_cell(cell, features[:1, :3], [s[:1] for s in states])
-    for received, wanted in zip(final_states, short[2]):
-        np.testing.assert_allclose(received[0], wanted[0], atol=1e-5)
+    cell.build(features[:, 0].shape)
+    hidden, attention_weights, new_states = cell.step(features[:, 0], states)
+    expected_hidden, expected_attention, expected_states = (
+        numpy_reference.soft_attention_lstm(
+            features[:, :1].astype("float64"),
+            [s.astype("float64") for s in states],
+            cell_weights(cell),
+            attention,
+        )
+    )
+    assert attention_weights.dtype == "float32"
+    np.testing.assert_allclose(
+        attention_weights, expected_attention[:, 0], atol=1e-6
+    )
+    np.testing.assert_allclose(hidden, expected_hidden[:, 0], atol=1e-5)
+    for received, expected in zip(new_states, expected_states):
+        np.testing.assert_allclose(received, expected, atol=1e-5)
+    # `call` is the step without the attention.
+    called, called_states = cell(features[:, 0], states)
+    np.testing.assert_allclose(called, hidden)
 
 
-def test_dropout_masks_non_recurrent_connections_only_in_training():
+def test_keras_rnn_draws_one_dropout_mask_per_sequence():
     features, _ = make_inputs(4)
     cell = vidattn.layers.SoftAttentionLSTMCell(UNITS, 2, dropout=0.5, seed=1)
     rnn = keras.layers.RNN(cell, return_sequences=True)
@@ -114,71 +96,27 @@ def test_dropout_masks_non_recurrent_connections_only_in_training():
     )
     training = keras.ops.convert_to_numpy(rnn(features, training=True))
     assert not np.allclose(inference, training)
-    # The attention weights still form a distribution under dropout.
-    np.testing.assert_allclose(training[..., UNITS:].sum(-1), 1.0, atol=1e-6)
+    masks = cell.dropout_masks(BATCH)
+    assert [tuple(m.shape) for m in masks] == [
+        (BATCH, CHANNELS),
+        (BATCH, UNITS),
+    ]
+    assert vidattn.layers.SoftAttentionLSTMCell(UNITS).dropout_masks(2) is None
 
 
-def test_config_round_trip():
-    cell = vidattn.layers.SoftAttentionLSTMCell(
-        UNITS,
-        num_layers=3,
-        attention="additive",
-        attention_units=7,
-        dropout=0.25,
-    )
-    assert_config_round_trip(cell)
-
-
-def test_save_and_load_inside_a_model(tmp_path):
-    features, _ = make_inputs(5)
-    inputs = keras.Input((STEPS, LOCATIONS, CHANNELS))
-    cell = vidattn.layers.SoftAttentionLSTMCell(UNITS, num_layers=2)
-    outputs = keras.layers.RNN(cell, return_sequences=True)(inputs)
-    model = keras.Model(inputs, outputs)
-    expected = model.predict(features, verbose=0)
-    model.save(tmp_path / "cell.keras")
-    restored = keras.models.load_model(tmp_path / "cell.keras")
-    np.testing.assert_allclose(
-        restored.predict(features, verbose=0), expected, atol=1e-6
-    )
-
-
-def test_symbolic_and_eager_shapes_agree():
-    features, _ = make_inputs(6)
-    cell = vidattn.layers.SoftAttentionLSTMCell(UNITS, num_layers=2)
-    symbolic = keras.layers.RNN(cell, return_sequences=True)(
-        keras.Input((None, LOCATIONS, CHANNELS))
-    )
-    eager = keras.layers.RNN(
-        vidattn.layers.SoftAttentionLSTMCell(UNITS, num_layers=2),
-        return_sequences=True,
-    )(features)
-    assert (
-        tuple(symbolic.shape[2:])
-        == tuple(eager.shape[2:])
-        == (UNITS + LOCATIONS,)
-    )
-
-
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-@pytest.mark.parametrize("attention", ["linear", "additive"])
-def test_mixed_precision(policy, attention):
-    keras.mixed_precision.set_global_policy(policy)
-    features, _ = make_inputs(7)
-    cell = vidattn.layers.SoftAttentionLSTMCell(UNITS, 2, attention=attention)
-    rnn = keras.layers.RNN(cell, return_sequences=True)
-    outputs = rnn(features)
-    assert outputs.dtype == policy.split("_")[1]
-    logits = cell.location_logits(
-        keras.ops.cast(features[:, 0], cell.compute_dtype),
-        keras.ops.zeros((BATCH, UNITS), cell.compute_dtype),
-    )
-    assert logits.dtype == "float32"
-    _, weights_seq = cell.split_outputs(outputs)
-    assert weights_seq.dtype == "float32"
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(weights_seq).sum(-1), 1.0, atol=1e-2
-    )
+def test_location_logits_are_float32_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    features, states = make_inputs(7)
+    for attention in ("linear", "additive"):
+        cell = vidattn.layers.SoftAttentionLSTMCell(
+            UNITS, 2, attention=attention
+        )
+        cell.build((BATCH, LOCATIONS, CHANNELS))
+        logits = cell.location_logits(
+            keras.ops.cast(features[:, 0], "bfloat16"),
+            keras.ops.cast(states[2], "bfloat16"),
+        )
+        assert logits.dtype == "float32"
 
 
 @pytest.mark.parametrize(

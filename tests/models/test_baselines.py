@@ -4,10 +4,14 @@ import pytest
 
 import vidattn
 from tests.fixtures import numpy_reference
-from tests.testing import assert_config_round_trip
-from tests.testing import assert_saved_model_round_trip
+from tests.test_case import run_model_test
 
 BATCH, FRAMES, GRID, CHANNELS, UNITS, CLASSES = 4, 5, 2, 8, 16, 3
+OUTPUTS = {
+    "probabilities": (BATCH, CLASSES),
+    "step_probabilities": (BATCH, FRAMES, CLASSES),
+    "step_logits": (BATCH, FRAMES, CLASSES),
+}
 
 
 def make_data(seed=0):
@@ -23,7 +27,7 @@ def to_numpy(weights):
 
 
 def keras_lstm(sequence, h, c, kernel, recurrent_kernel, bias):
-    """keras.layers.LSTM in NumPy: kernels split in input and recurrent parts."""
+    """keras.layers.LSTM in NumPy, its kernel split in input and recurrent."""
     fused = np.concatenate([kernel, recurrent_kernel], axis=0)
     outputs = []
     for t in range(sequence.shape[1]):
@@ -88,55 +92,24 @@ def test_softmax_regression_matches_numpy_reference():
     "make_model",
     [
         lambda: vidattn.models.PooledLSTMRecognizer(
-            CLASSES, "average", units=UNITS, num_layers=2
+            CLASSES,
+            "average",
+            units=UNITS,
+            num_layers=2,
+            class_names=["a", "b", "c"],
         ),
         lambda: vidattn.models.PooledLSTMRecognizer(
             CLASSES, "max", units=UNITS, num_layers=1
         ),
         lambda: vidattn.models.SoftmaxRegressionRecognizer(
-            CLASSES, dropout=0.2
+            CLASSES, dropout=0.2, feature_metadata={"layer": "top"}
         ),
     ],
     ids=["average", "max", "softmax_regression"],
 )
-def test_same_api_as_the_attention_model(make_model, tmp_path):
+def test_model(make_model, tmp_path):
     features, labels = make_data(2)
-    model = make_model()
-    model.compile(optimizer=keras.optimizers.Adam(0.01))
-    before = model.evaluate(features, labels, verbose=0, return_dict=True)[
-        "loss"
-    ]
-    model.fit(features, labels, epochs=1, batch_size=BATCH, verbose=0)
-    after = model.evaluate(features, labels, verbose=0, return_dict=True)[
-        "loss"
-    ]
-    assert after < before
-    assert_config_round_trip(model)
-    assert_saved_model_round_trip(model, features, tmp_path)
-    mask = np.ones((BATCH, FRAMES), bool)
-    mask[:, 3:] = False
-    padded = features.copy()
-    padded[:, 3:] = 50.0
-    np.testing.assert_allclose(
-        model.predict({"features": padded, "frame_mask": mask}, verbose=0)[
-            "probabilities"
-        ],
-        model.predict(features[:, :3], verbose=0)["probabilities"],
-        atol=1e-5,
-    )
-
-
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_pooled_lstm_mixed_precision(policy):
-    keras.mixed_precision.set_global_policy(policy)
-    features, labels = make_data(3)
-    model = vidattn.models.PooledLSTMRecognizer(
-        CLASSES, "max", units=UNITS, num_layers=2
-    )
-    model.compile()
-    history = model.fit(features, labels, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    assert model(features)["probabilities"].dtype == "float32"
+    run_model_test(make_model, features, labels, tmp_path, OUTPUTS)
 
 
 def test_invalid_pooling():
@@ -145,17 +118,13 @@ def test_invalid_pooling():
 
 
 @pytest.mark.parametrize(
-    "make_model",
+    "model_class",
     [
-        lambda: vidattn.models.PooledLSTMRecognizer(
-            CLASSES, attention_penalty=1.0
-        ),
-        lambda: vidattn.models.SoftmaxRegressionRecognizer(
-            CLASSES, attention_penalty=1.0
-        ),
+        vidattn.models.PooledLSTMRecognizer,
+        vidattn.models.SoftmaxRegressionRecognizer,
     ],
-    ids=["pooled", "softmax_regression"],
 )
-def test_an_attention_penalty_without_attention_is_refused(make_model):
-    with pytest.raises(ValueError, match="has no attention to penalise"):
-        make_model()
+def test_a_baseline_takes_no_attention_penalty(model_class):
+    with pytest.raises(ValueError, match="attention_penalty"):
+        model_class(CLASSES, attention_penalty=1.0)
+    assert "attention_penalty" not in model_class(CLASSES).get_config()

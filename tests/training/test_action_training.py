@@ -9,12 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-import vidattn
 from tests.fixtures.feature_datasets import write_split
 from vidattn.data.moving_region import generate_moving_region_videos
 from vidattn.training import TrainingConfig
-from vidattn.training import evaluate_action_model
-from vidattn.training import format_report
 from vidattn.training import train_action_model
 
 
@@ -106,10 +103,23 @@ def test_outputs_of_a_run(datasets, tmp_path):
     assert best["monitor"] == "val_loss"
     assert min(summary["history"]["val_loss"]) == pytest.approx(best["value"])
     assert os.path.isdir(tmp_path / "logs" / "images")
-    assert keras.models.load_model(summary["best_model"]).num_classes == 4
-    assert not [
-        name for name in os.listdir(tmp_path) if name.startswith(".tmp-")
-    ]
+    best_model = keras.models.load_model(summary["best_model"])
+    assert best_model.num_classes == 4
+    assert list(best_model.class_names) == saved["class_names"] and (
+        keras.models.load_model(summary["final_model"]).class_names
+        == best_model.class_names
+    )
+    assert best_model.feature_metadata == {
+        "backbone": "generated",
+        "layer": "moving_region",
+        "input_size": [4, 4],
+        "grid_size": 4,
+        "channels": 32,
+        "stored_fps": 10.0,
+        "fps": 10.0,
+        "window": 8,
+    }
+    assert not [name for name in os.listdir(tmp_path) if ".tmp" in name]
 
 
 def test_a_different_configuration_in_the_same_folder_is_refused(
@@ -146,38 +156,34 @@ def test_baselines_train_through_the_same_path(datasets, tmp_path, model):
     assert np.isfinite(summary["history"]["loss"][0])
 
 
-def test_evaluation_states_its_protocol_and_averages_windows_per_video(
-    datasets, tmp_path
-):
-    train_dir, validation_dir = datasets
-    summary = train_action_model(
-        small_config(epochs=1), train_dir, validation_dir, tmp_path, verbose=0
-    )
-    report = evaluate_action_model(
-        summary["best_model"], validation_dir, window=8, stride=2
-    )
-    protocol = report["protocol"]
-    assert (
-        protocol["videos"] == 24
-        and protocol["window"] == 8
-        and protocol["fps"] == 10.0
-    )
-    # 12 frames, windows of 8 with stride 2 start at 0, 2, 4.
-    assert protocol["windows"] == 24 * 3
-    # Independent check: predict each video's windows, average, compare.
-    model = keras.models.load_model(summary["best_model"])
-    videos = list(vidattn.data.FeatureDataset(validation_dir).videos())
-    correct = 0
-    for video, predicted in zip(videos, report["predictions"]):
-        windows = np.stack(
-            [video["features"][s : s + 8] for s in (0, 2, 4)]
-        ).astype("float32")
-        mean = model.predict(windows, verbose=0)["probabilities"].mean(0)
-        np.testing.assert_allclose(predicted, mean, atol=1e-5)
-        correct += int(mean.argmax() == int(video["labels"][0]))
-    assert report["scores"]["accuracy"] == pytest.approx(correct / 24)
-    text = format_report(report)
-    assert "8-frame windows at 10.0 fps" in text and "confusion matrix" in text
+def test_the_configuration_maps_onto_the_model_factory():
+    assert TrainingConfig(attention_penalty=1.0).model_hyperparameters() == {
+        "units": 512,
+        "num_layers": 3,
+        "attention": "linear",
+        "attention_penalty": 1.0,
+        "dropout": 0.5,
+        "weight_decay": 1e-5,
+        "seed": 0,
+        "unroll": False,
+    }
+    assert TrainingConfig(jit_compile=True).model_hyperparameters()["unroll"]
+    # The softmax regression baseline trains without dropout, as it did.
+    assert TrainingConfig(
+        model="softmax_regression"
+    ).model_hyperparameters() == {
+        "weight_decay": 1e-5,
+        "seed": 0,
+        "attention_penalty": 0.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "model", ["average_pooled", "max_pooled", "softmax_regression"]
+)
+def test_a_baseline_with_an_attention_penalty_is_refused_at_once(model):
+    with pytest.raises(ValueError, match="attention_penalty=1.0"):
+        TrainingConfig(model=model, attention_penalty=1.0)
 
 
 @pytest.mark.slow
@@ -186,7 +192,9 @@ def test_one_and_two_logical_cpu_devices_give_the_same_loss(tmp_path):
         """
         import sys, numpy as np, tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+        )
         import keras, vidattn
         rng = np.random.default_rng(0)
         x = rng.normal(size=(8, 5, 2, 2, 8)).astype("float32")
@@ -196,10 +204,15 @@ def test_one_and_two_logical_cpu_devices_give_the_same_loss(tmp_path):
             strategy = tf.distribute.MirroredStrategy(devices)
             keras.utils.set_random_seed(0)
             with strategy.scope():
-                model = vidattn.models.ActionRecognizer(3, units=8, num_layers=2, dropout=0.0, attention_penalty=1.0)
+                model = vidattn.models.ActionRecognizer(
+                    3, units=8, num_layers=2, dropout=0.0,
+                    attention_penalty=1.0,
+                )
                 model(x[:1])
                 model.compile(optimizer=keras.optimizers.SGD(0.1))
-            history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+            history = model.fit(
+                x, y, batch_size=8, epochs=3, shuffle=False, verbose=0
+            )
             losses.append(history.history["loss"])
         print(losses)
         np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)

@@ -1,9 +1,10 @@
-"""absl flags generated from `vidattn.training.TrainingConfig`, one per field."""
+"""absl flags made from `vidattn.training.TrainingConfig`, one per field."""
 
 import dataclasses
 
 from absl import flags
 
+from vidattn.layers.soft_attention_lstm_cell import ATTENTION_FORMS
 from vidattn.training import training_config
 from vidattn.training.training_config import TrainingConfig
 
@@ -12,7 +13,7 @@ CHOICES = {
     "precision": training_config.PRECISIONS,
     "strategy": training_config.STRATEGIES,
     "optimizer": training_config.OPTIMIZERS,
-    "attention": ("linear", "additive"),
+    "attention": ATTENTION_FORMS,
 }
 HELP = {
     "model": "The model: the thesis's soft attention, or a baseline.",
@@ -22,20 +23,44 @@ HELP = {
     "attention_penalty": "lambda: weight of the doubly stochastic penalty.",
     "dropout": "Dropout on non-recurrent connections.",
     "weight_decay": "gamma: weight decay on all weights.",
-    "fps": "Frame rate of the windows (divides the stored rate); default: the stored frames.",
+    "fps": "Frame rate of the windows (divides the stored rate); default: "
+    "the stored frames.",
     "window": "Frames per window.",
     "stride": "Stored frames between window starts.",
     "optimizer": "Optimizer.",
     "learning_rate": "Learning rate.",
     "batch_size": "Windows per batch.",
     "epochs": "Training epochs.",
-    "precision": "mixed_float16 for NVIDIA GPUs, mixed_bfloat16 or float32 on CPUs.",
-    "strategy": "tf.distribute strategy: default, or mirrored over all devices.",
+    "precision": "mixed_float16 for NVIDIA GPUs, mixed_bfloat16 or float32 "
+    "on CPUs.",
+    "strategy": "tf.distribute strategy: default, or mirrored over all "
+    "devices.",
     "jit_compile": "XLA-compile the train step.",
     "seed": "Seed of the weights, shuffles and dropout masks.",
     "shuffle_buffer": "Windows in the shuffle buffer.",
-    "attention_images": "Validation windows whose attention is logged to TensorBoard.",
+    "attention_images": "Validation windows whose attention is logged to "
+    "TensorBoard.",
 }
+
+
+def define_data_flags(validation_help):
+    """Defines the required `--train_data` and `--validation_data` flags.
+
+    Args:
+        validation_help: str. What the command does with the validation
+            data.
+    """
+    flags.DEFINE_string(
+        "train_data",
+        None,
+        "Training dataset folder (written by `vidattn extract`).",
+    )
+    flags.DEFINE_string(
+        "validation_data",
+        None,
+        f"Validation dataset folder; {validation_help}.",
+    )
+    flags.mark_flags_as_required(["train_data", "validation_data"])
 
 
 def define_training_flags():

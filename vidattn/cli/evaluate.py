@@ -1,7 +1,8 @@
-"""`vidattn evaluate`: score a model under the thesis's protocol (section 2.2.2)."""
+"""`vidattn evaluate`: score a model under the thesis's protocol (2.2.2).
 
-import json
-import os
+The classes are named as the model names them (models trained with
+`vidattn train` carry their class names), else as the dataset does.
+"""
 
 from absl import flags
 
@@ -34,8 +35,9 @@ def define_flags():
 
 def main(argv):
     del argv
-    from vidattn.training import evaluate_action_model
-    from vidattn.training import format_report
+    from vidattn.evaluation import evaluate_action_model
+    from vidattn.evaluation import format_report
+    from vidattn.utils.atomic_write import write_json_atomically
 
     report = evaluate_action_model(
         FLAGS.model,
@@ -48,8 +50,5 @@ def main(argv):
     )
     print(format_report(report))
     if FLAGS.report:
-        temporary = FLAGS.report + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as file:
-            json.dump(report, file, indent=2)
-        os.replace(temporary, FLAGS.report)
+        write_json_atomically(FLAGS.report, report, indent=2)
         print(f"Report: {FLAGS.report}")

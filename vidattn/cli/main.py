@@ -33,6 +33,11 @@ COMMANDS = {
         "vidattn.cli.evaluate",
         "score a model under the thesis's protocol",
     ),
+    "tune": (
+        "vidattn.cli.tune",
+        "search the attention model's depth, width and penalty with "
+        "keras-tuner (resumable)",
+    ),
     "attention": (
         "vidattn.cli.attention",
         "draw where a model looks in videos, at one or more frame rates",

@@ -8,6 +8,7 @@ import os
 
 from absl import flags
 
+from vidattn.cli.config_flags import define_data_flags
 from vidattn.cli.config_flags import define_training_flags
 from vidattn.cli.config_flags import training_config_from_flags
 
@@ -16,22 +17,11 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """Defines the flags of this command."""
-    flags.DEFINE_string(
-        "train_data",
-        None,
-        "Training dataset folder (written by `vidattn extract`).",
-    )
-    flags.DEFINE_string(
-        "validation_data",
-        None,
-        "Validation dataset folder; chooses the best model.",
-    )
+    define_data_flags("chooses the best model")
     flags.DEFINE_string(
         "output_dir", None, "The run's folder: checkpoints, logs, config."
     )
-    flags.mark_flags_as_required(
-        ["train_data", "validation_data", "output_dir"]
-    )
+    flags.mark_flag_as_required("output_dir")
     define_training_flags()
 
 
@@ -51,6 +41,5 @@ def main(argv):
         print(f"Resumed from epoch {summary['resumed_from_epoch']}.")
     print(f"Best model (validation loss): {summary['best_model']}")
     print(f"Final model: {summary['final_model']}")
-    print(
-        f"TensorBoard: tensorboard --logdir {os.path.join(FLAGS.output_dir, 'logs')}"
-    )
+    logs = os.path.join(FLAGS.output_dir, "logs")
+    print(f"TensorBoard: tensorboard --logdir {logs}")

@@ -1,13 +1,70 @@
 """SavedModel export of the action models, for TF Serving."""
 
+import json
 import os
-import shutil
-import tempfile
 
 import keras
 import tensorflow as tf
 
+from vidattn.utils.atomic_write import atomic_output_path
+
 SERVING_OUTPUTS = ("probabilities", "step_probabilities", "attention")
+METADATA = "metadata"
+"""The attribute of the loaded SavedModel that holds the model's metadata."""
+
+
+def export_metadata(model):
+    """What a server needs to know about an action model, JSON-ready.
+
+    Args:
+        model: a `vidattn.models.VideoClassifier`.
+
+    Returns:
+        A dict: `"model"` (the class name), `"num_classes"`,
+        `"multi_label"`, `"class_names"` (list or `None`) and
+        `"feature_metadata"` (dict or `None`).
+    """
+    class_names = getattr(model, "class_names", None)
+    return {
+        "model": type(model).__name__,
+        "num_classes": model.num_classes,
+        "multi_label": model.multi_label,
+        "class_names": None if class_names is None else list(class_names),
+        "feature_metadata": getattr(model, "feature_metadata", None),
+    }
+
+
+def read_export_metadata(saved_model):
+    """Reads back the metadata that `export_action_model` wrote.
+
+    Args:
+        saved_model: the export folder, or what `tf.saved_model.load`
+            returned for it.
+
+    Returns:
+        The dict of `export_metadata`.
+
+    Raises:
+        ValueError: if the SavedModel holds no vidattn metadata (it was not
+            written by `export_action_model`, or by an older version).
+
+    Example:
+
+    ```python
+    served = tf.saved_model.load("exports/ucf11/1")
+    class_names = vidattn.export.read_export_metadata(served)["class_names"]
+    ```
+    """
+    if isinstance(saved_model, (str, os.PathLike)):
+        saved_model = tf.saved_model.load(os.fspath(saved_model))
+    variables = getattr(saved_model, METADATA, None)
+    if not variables:
+        raise ValueError(
+            "Expected a SavedModel written by "
+            "vidattn.export.export_action_model, with its metadata. "
+            f"Received one without a `{METADATA}` attribute."
+        )
+    return json.loads(variables[0].numpy().decode("utf-8"))
 
 
 def export_action_model(model, export_dir, frames=None, overwrite=False):
@@ -22,8 +79,12 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
     - `serve_with_mask`: the same plus `frame_mask` `(batch, frames)` bool
       for padded clips.
 
-    The directory appears whole or not at all: it is written beside its
-    final place and renamed.
+    The model's class names and feature description (`export_metadata`)
+    travel with it, as a string variable that `read_export_metadata` reads
+    back from the folder or from `tf.saved_model.load`'s result.
+
+    The directory appears whole or not at all
+    (`vidattn.utils.atomic_output_path`).
 
     Args:
         model: a built `vidattn.models.VideoClassifier`.
@@ -44,7 +105,9 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
     >>> import numpy as np, vidattn
     >>> model = vidattn.models.ActionRecognizer(3, units=8, num_layers=1)
     >>> _ = model(np.zeros((1, 4, 2, 2, 16), "float32"))
-    >>> path = vidattn.export.export_action_model(model, "/tmp/vidattn_doc/1", overwrite=True)
+    >>> path = vidattn.export.export_action_model(
+    ...     model, "/tmp/vidattn_doc/1", overwrite=True
+    ... )
     """
     if not model.built:
         raise ValueError(
@@ -83,15 +146,10 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
         ),
         input_signature=[features_spec, mask_spec],
     )
-    parent = os.path.dirname(os.path.abspath(export_dir))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
-    try:
+    metadata = tf.Variable(
+        json.dumps(export_metadata(model)), trainable=False, name=METADATA
+    )
+    archive.add_variable_collection(METADATA, [metadata])
+    with atomic_output_path(export_dir, directory=True) as staging:
         archive.write_out(staging, verbose=False)
-        if os.path.exists(export_dir):
-            shutil.rmtree(export_dir)
-        os.replace(staging, export_dir)
-    finally:
-        if os.path.exists(staging):
-            shutil.rmtree(staging)
     return export_dir

@@ -1,4 +1,5 @@
 """Keras layers of vidattn."""
 
 from vidattn.layers.lstm_state_initializer import LSTMStateInitializer
+from vidattn.layers.soft_attention_lstm import SoftAttentionLSTM
 from vidattn.layers.soft_attention_lstm_cell import SoftAttentionLSTMCell

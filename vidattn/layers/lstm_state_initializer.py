@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from vidattn.utils.arguments import check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="vidattn")
 class LSTMStateInitializer(keras.layers.Layer):
@@ -54,16 +56,8 @@ class LSTMStateInitializer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units <= 0:
-            raise ValueError(
-                "Expected `units` to be a positive integer. "
-                f"Received: units={units!r}"
-            )
-        if not isinstance(num_layers, int) or num_layers <= 0:
-            raise ValueError(
-                "Expected `num_layers` to be a positive integer. "
-                f"Received: num_layers={num_layers!r}"
-            )
+        units = check_positive_int("units", units)
+        num_layers = check_positive_int("num_layers", num_layers)
         hidden_units = tuple(hidden_units)
         if not all(isinstance(w, int) and w > 0 for w in hidden_units):
             raise ValueError(

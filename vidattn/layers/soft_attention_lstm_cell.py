@@ -1,6 +1,10 @@
 import keras
 from keras import ops
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+from vidattn.utils.arguments import check_fraction
+from vidattn.utils.arguments import check_one_of
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.keras_internals import DropoutRNNCell
 
 ATTENTION_FORMS = ("linear", "additive")
 
@@ -25,11 +29,15 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
       current frame.
 
     Each layer's gates are one affine map of `[input, h(t-1)]`, laid out
-    `(i, f, g, o)` as in `keras.layers.LSTMCell`. The cell's output at each
-    step is the concatenation `[h_top(t), l_t]`, because `keras.layers.RNN`
-    stacks a single output tensor; `split_outputs()` separates the two.
-    Attention logits and the softmax are computed in float32 under mixed
-    precision.
+    `(i, f, g, o)` as in `keras.layers.LSTMCell`.
+
+    The cell is a standard Keras RNN cell: `call()` returns the top layer's
+    `h(t)` and the new states, so `keras.layers.RNN` can drive it. The
+    attention weights of each step come from `step()`, which
+    `vidattn.layers.SoftAttentionLSTM` drives over a sequence to return them
+    as a float32 output beside the hidden states; use that layer rather than
+    `keras.layers.RNN` to see where the model looks. Attention logits and
+    the softmax are computed in float32 under mixed precision.
 
     Args:
         units: int. Width of every LSTM layer's hidden and cell state.
@@ -61,9 +69,8 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
         training: Python bool. Whether dropout is active.
 
     Returns:
-        A tuple `(outputs, new_states)`. `outputs` has shape
-        `(batch, units + locations)`: the top layer's `h(t)` followed by the
-        attention weights `l_t` used at this step.
+        A tuple `(hidden, new_states)`: the top layer's `h(t)`, of shape
+        `(batch, units)`, and the states after this step.
 
     Raises:
         ValueError: if an argument is out of range, or the step input is not
@@ -74,10 +81,12 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
     >>> import numpy as np, keras, vidattn
     >>> features = np.random.rand(2, 5, 49, 64).astype("float32")
     >>> cell = vidattn.layers.SoftAttentionLSTMCell(16, num_layers=3)
-    >>> outputs = keras.layers.RNN(cell, return_sequences=True)(features)
-    >>> hidden, attention = cell.split_outputs(outputs)
-    >>> hidden.shape, attention.shape
-    (TensorShape([2, 5, 16]), TensorShape([2, 5, 49]))
+    >>> keras.layers.RNN(cell, return_sequences=True)(features).shape
+    TensorShape([2, 5, 16])
+    >>> states = cell.get_initial_state(2)
+    >>> hidden, attention, states = cell.step(features[:, 0], states)
+    >>> attention.shape, attention.dtype
+    (TensorShape([2, 49]), tf.float32)
 
     Reference:
         S. Sharma, "Action Recognition and Video Description using Visual
@@ -99,38 +108,13 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units <= 0:
-            raise ValueError(
-                "Expected `units` to be a positive integer. "
-                f"Received: units={units!r}"
-            )
-        if not isinstance(num_layers, int) or num_layers <= 0:
-            raise ValueError(
-                "Expected `num_layers` to be a positive integer. "
-                f"Received: num_layers={num_layers!r}"
-            )
-        if attention not in ATTENTION_FORMS:
-            raise ValueError(
-                f"Expected `attention` to be one of {ATTENTION_FORMS}. "
-                f"Received: attention={attention!r}"
-            )
-        if attention_units is not None and (
-            not isinstance(attention_units, int) or attention_units <= 0
-        ):
-            raise ValueError(
-                "Expected `attention_units` to be a positive integer or None. "
-                f"Received: attention_units={attention_units!r}"
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                "Expected `dropout` to be a float in [0, 1). "
-                f"Received: dropout={dropout!r}"
-            )
-        self.units = units
-        self.num_layers = num_layers
-        self.attention = attention
-        self.attention_units = attention_units
-        self.dropout = float(dropout)
+        self.units = check_positive_int("units", units)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.attention = check_one_of("attention", attention, ATTENTION_FORMS)
+        self.attention_units = check_positive_int(
+            "attention_units", attention_units, allow_none=True
+        )
+        self.dropout = check_fraction("dropout", dropout)
         self.unit_forget_bias = unit_forget_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.attention_initializer = keras.initializers.get(
@@ -140,14 +124,9 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.state_size = [units] * (2 * num_layers)
+        self.output_size = units
         self.num_locations = None
         self.channels = None
-
-    @property
-    def output_size(self):
-        if self.num_locations is None:
-            return self.units
-        return self.units + self.num_locations
 
     def build(self, input_shape):
         if (
@@ -158,8 +137,9 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
             raise ValueError(
                 "Expected each step's input of shape (batch, locations, "
                 "channels) with known locations and channels, i.e. features "
-                "of shape (batch, frames, locations, channels) for the RNN. "
-                f"Received step input of shape {tuple(input_shape)}"
+                "of shape (batch, frames, locations, channels) for the "
+                "sequence. Received step input of shape "
+                f"{tuple(input_shape)}"
             )
         self.num_locations = int(input_shape[1])
         self.channels = int(input_shape[2])
@@ -245,37 +225,66 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
         )
         return ops.squeeze(scores, -1)
 
+    def dropout_masks(self, batch_size):
+        """Draws the dropout masks of one sequence, or `None` without dropout.
+
+        One mask per non-recurrent connection, to be kept over the steps of
+        the sequence: the attended input (`channels` wide) and each upper
+        layer's input (`units` wide).
+
+        Args:
+            batch_size: int or scalar tensor.
+
+        Returns:
+            A list of `num_layers` tensors in the compute dtype, or `None`
+            when `dropout` is 0.
+        """
+        if self.dropout == 0:
+            return None
+        widths = [self.channels] + [self.units] * (self.num_layers - 1)
+        return [
+            keras.random.dropout(
+                ops.ones((batch_size, width), dtype=self.compute_dtype),
+                rate=self.dropout,
+                seed=self.seed_generator,
+            )
+            for width in widths
+        ]
+
     def get_dropout_mask(self, step_input):
-        # One mask per non-recurrent connection, fixed over time: the
-        # attended input (channels wide) and each upper layer's input (units).
-        if not hasattr(self, "_dropout_mask"):
-            self._dropout_mask = None
-        if self._dropout_mask is None and self.dropout > 0:
-            batch_size = ops.shape(step_input)[0]
-            widths = [self.channels] + [self.units] * (self.num_layers - 1)
-            self._dropout_mask = [
-                keras.random.dropout(
-                    ops.ones((batch_size, width), dtype=self.compute_dtype),
-                    rate=self.dropout,
-                    seed=self.seed_generator,
-                )
-                for width in widths
-            ]
+        # `keras.layers.RNN` resets the cached masks before every sequence
+        # (`DropoutRNNCell.reset_dropout_mask`).
+        if getattr(self, "_dropout_mask", None) is None:
+            self._dropout_mask = self.dropout_masks(ops.shape(step_input)[0])
         return self._dropout_mask
 
     def get_recurrent_dropout_mask(self, step_input):
         return None
 
-    def call(self, inputs, states, training=False):
-        dropout_masks = self.get_dropout_mask(inputs) if training else None
-        top_hidden = states[2 * (self.num_layers - 1)]
+    def step(self, inputs, states, dropout_masks=None):
+        """One step of the attention LSTM stack, attention included.
 
-        logits = self.location_logits(inputs, top_hidden)
-        attention_weights = ops.softmax(logits, axis=-1)
+        Args:
+            inputs: The feature slices of one frame, of shape
+                `(batch, locations, channels)`.
+            states: A list of `2 * num_layers` tensors of shape
+                `(batch, units)`: `[h_1, c_1, h_2, c_2, ...]`.
+            dropout_masks: What `dropout_masks()` returned for this sequence
+                (training), or `None` (no dropout).
+
+        Returns:
+            A tuple `(hidden, attention_weights, new_states)`: the top layer's
+            `h(t)` `(batch, units)` in the compute dtype, the float32
+            location softmax `l_t` `(batch, locations)` that this step used,
+            and the new states.
+        """
+        top_hidden = states[2 * (self.num_layers - 1)]
+        attention_weights = ops.softmax(
+            self.location_logits(inputs, top_hidden), axis=-1
+        )
         layer_input = ops.einsum(
             "bl,bld->bd", ops.cast(attention_weights, inputs.dtype), inputs
         )
-
         new_states = []
         for layer_index in range(self.num_layers):
             hidden = states[2 * layer_index]
@@ -298,22 +307,12 @@ class SoftAttentionLSTMCell(keras.layers.Layer, DropoutRNNCell):
             hidden = ops.sigmoid(output_gate) * ops.tanh(cell_state)
             new_states.extend([hidden, cell_state])
             layer_input = hidden
+        return hidden, attention_weights, new_states
 
-        outputs = ops.concatenate(
-            [hidden, ops.cast(attention_weights, hidden.dtype)], axis=-1
-        )
-        return outputs, new_states
-
-    def split_outputs(self, outputs):
-        """Split the cell's outputs into `(top_hidden, attention_weights)`.
-
-        Works on one step's `(batch, units + locations)` or on a sequence
-        `(batch, frames, units + locations)`. The attention weights are
-        returned in float32.
-        """
-        hidden = outputs[..., : self.units]
-        attention_weights = ops.cast(outputs[..., self.units :], "float32")
-        return hidden, attention_weights
+    def call(self, inputs, states, training=False):
+        dropout_masks = self.get_dropout_mask(inputs) if training else None
+        hidden, _, new_states = self.step(inputs, states, dropout_masks)
+        return hidden, new_states
 
     def get_initial_state(self, batch_size=None):
         return [

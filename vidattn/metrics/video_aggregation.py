@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from vidattn.utils.arguments import check_one_of
+
 AGGREGATIONS = ("mean", "vote")
 
 
@@ -31,11 +33,7 @@ def aggregate_video_predictions(
     """
     window_probabilities = np.asarray(window_probabilities, dtype=np.float64)
     video_index = np.asarray(video_index, dtype=np.int64).reshape(-1)
-    if method not in AGGREGATIONS:
-        raise ValueError(
-            f"Expected `method` to be one of {AGGREGATIONS}. Received: "
-            f"method={method!r}"
-        )
+    check_one_of("method", method, AGGREGATIONS)
     if window_probabilities.ndim != 2 or len(window_probabilities) != len(
         video_index
     ):

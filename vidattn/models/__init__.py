@@ -1,5 +1,11 @@
 """Task models of vidattn."""
 
+from vidattn.models.action_model_factory import ACTION_MODELS
+from vidattn.models.action_model_factory import action_model_hyperparameters
+from vidattn.models.action_model_factory import build_action_model
+from vidattn.models.action_model_factory import (
+    check_action_model_hyperparameters,
+)
 from vidattn.models.action_recognizer import ActionRecognizer
 from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
 from vidattn.models.softmax_regression_recognizer import (

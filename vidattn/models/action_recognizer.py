@@ -2,8 +2,10 @@ import keras
 from keras import ops
 
 from vidattn.layers.lstm_state_initializer import LSTMStateInitializer
-from vidattn.layers.soft_attention_lstm_cell import SoftAttentionLSTMCell
+from vidattn.layers.soft_attention_lstm import SoftAttentionLSTM
+from vidattn.losses.doubly_stochastic_penalty import doubly_stochastic_penalty
 from vidattn.models.video_classifier import VideoClassifier
+from vidattn.utils.arguments import check_non_negative_number
 
 
 @keras.saving.register_keras_serializable(package="vidattn")
@@ -12,11 +14,14 @@ class ActionRecognizer(VideoClassifier):
 
     A stack of LSTM layers reads one frame's feature cube per step through a
     location softmax driven by the top layer's previous hidden state
-    (`vidattn.layers.SoftAttentionLSTMCell`); its initial states come from
+    (`vidattn.layers.SoftAttentionLSTM`); its initial states come from
     MLPs of the mean feature (`vidattn.layers.LSTMStateInitializer`). At every
     step a tanh hidden layer and a softmax (or sigmoid, multi-label) predict
     the class; the clip's prediction is the mean over steps. The loss is
-    thesis eq. 2.7 (see `vidattn.models.VideoClassifier`).
+    thesis eq. 2.7: the cross-entropy and weight decay of
+    `vidattn.models.VideoClassifier` plus the doubly stochastic attention
+    penalty `attention_penalty * sum_i (1 - sum_t l_t,i)^2`, computed from
+    the float32 attention weights.
 
     Args:
         num_classes: int. Number of action classes.
@@ -35,8 +40,14 @@ class ActionRecognizer(VideoClassifier):
         weight_decay: float. Weight decay gamma. Defaults to `1e-5`.
         unroll: bool. Unroll the recurrence over the frames (needs a fixed
             number of frames). On CPU it trained no faster than the loop and
-            predicted slower (see BUILD_NOTES.md). Defaults to `False`.
+            predicted slower (see BUILD_NOTES.md). Needed to compile with
+            `jit_compile=True`: XLA cannot differentiate the loop of
+            `keras.ops.scan` on TensorFlow, which has no bound. Defaults to
+            `False`.
         seed: int or `None`. Seed of the dropout masks.
+        class_names: sequence of str, or `None`. The classes' names.
+        feature_metadata: dict or `None`. The features the model reads (see
+            `vidattn.models.VideoClassifier`).
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -48,7 +59,11 @@ class ActionRecognizer(VideoClassifier):
         A dict: `"probabilities"` (batch, num_classes), the clip prediction;
         `"step_probabilities"` and `"step_logits"` (batch, frames,
         num_classes); `"attention"` (batch, frames, K, K), the location
-        softmax of every step.
+        softmax of every step, float32 under every dtype policy.
+
+    Raises:
+        ValueError: if an argument is out of range, or the features are not
+            of shape `(batch, frames, K, K, channels)`.
 
     Example:
 
@@ -76,14 +91,20 @@ class ActionRecognizer(VideoClassifier):
         weight_decay=1e-5,
         unroll=False,
         seed=None,
+        class_names=None,
+        feature_metadata=None,
         **kwargs,
     ):
         super().__init__(
             num_classes=num_classes,
             multi_label=multi_label,
-            attention_penalty=attention_penalty,
             weight_decay=weight_decay,
+            class_names=class_names,
+            feature_metadata=feature_metadata,
             **kwargs,
+        )
+        self.attention_penalty = check_non_negative_number(
+            "attention_penalty", attention_penalty
         )
         self.units = units
         self.num_layers = num_layers
@@ -93,24 +114,33 @@ class ActionRecognizer(VideoClassifier):
         self.dropout = dropout
         self.unroll = unroll
         self.seed = seed
+        # Built in this order, the weights keep the order (and the optimizer
+        # variables the layout) of the `.keras` files of earlier versions.
         self.state_initializer = LSTMStateInitializer(
             units, num_layers=num_layers, name="state_initializer"
         )
-        self.cell = SoftAttentionLSTMCell(
+        self.recurrent = SoftAttentionLSTM(
             units,
             num_layers=num_layers,
             attention=attention,
             attention_units=attention_units,
             dropout=dropout,
             seed=seed,
-            name="soft_attention_lstm_cell",
-        )
-        self.recurrent = keras.layers.RNN(
-            self.cell, return_sequences=True, unroll=unroll, name="recurrent"
+            unroll=unroll,
+            name="recurrent",
         )
         self.step_classifier = self.make_step_classifier(
             head_units or units, dropout
         )
+
+    @property
+    def cell(self):
+        """The `vidattn.layers.SoftAttentionLSTMCell` of the recurrence.
+
+        `.keras` files keep its weights under this attribute's name, as
+        earlier versions, which had the cell as a model attribute, did.
+        """
+        return self.recurrent.cell
 
     def build_layers(self, features_shape, grid_size, channels):
         sequence_shape = (
@@ -130,16 +160,35 @@ class ActionRecognizer(VideoClassifier):
         features, frame_mask = self.unpack_inputs(inputs)
         sequence = self.flatten_locations(features)
         states = self.state_initializer(sequence, mask=frame_mask)
-        outputs = self.recurrent(
+        hidden, attention = self.recurrent(
             sequence, initial_state=states, mask=frame_mask, training=training
         )
-        hidden, attention = self.cell.split_outputs(outputs)
         attention = ops.reshape(attention, ops.shape(features)[:4])
         return self.predictions(
             self.classify_steps(hidden, training),
             frame_mask,
             attention=attention,
         )
+
+    def compile(self, optimizer="adam", metrics="auto", **kwargs):
+        """As `VideoClassifier.compile`; `jit_compile=True` needs `unroll`."""
+        if kwargs.get("jit_compile") is True and not self.unroll:
+            raise ValueError(
+                "Expected `unroll=True` to compile with `jit_compile=True`: "
+                "XLA cannot differentiate the unbounded loop over the frames "
+                "that `unroll=False` runs. Received: unroll=False. Build the "
+                "model with unroll=True, or compile with jit_compile=False."
+            )
+        super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
+
+    def per_example_loss(self, y, y_pred, frame_mask=None):
+        """The cross-entropy plus the weighted attention penalty (eq. 2.7)."""
+        loss = super().per_example_loss(y, y_pred, frame_mask)
+        if self.attention_penalty > 0:
+            loss = loss + self.attention_penalty * doubly_stochastic_penalty(
+                y_pred["attention"], frame_mask
+            )
+        return loss
 
     def get_config(self):
         config = super().get_config()
@@ -151,6 +200,7 @@ class ActionRecognizer(VideoClassifier):
                 "attention_units": self.attention_units,
                 "head_units": self.head_units,
                 "dropout": self.dropout,
+                "attention_penalty": self.attention_penalty,
                 "unroll": self.unroll,
                 "seed": self.seed,
             }

@@ -3,6 +3,8 @@ from keras import ops
 
 from vidattn.layers.lstm_state_initializer import LSTMStateInitializer
 from vidattn.models.video_classifier import VideoClassifier
+from vidattn.utils.arguments import check_one_of
+from vidattn.utils.arguments import check_positive_int
 
 POOLINGS = ("average", "max")
 
@@ -28,6 +30,9 @@ class PooledLSTMRecognizer(VideoClassifier):
             `0.5`.
         multi_label: bool. Sigmoid outputs and binary cross-entropy.
         weight_decay: float. Weight decay gamma. Defaults to `1e-5`.
+        class_names: sequence of str, or `None`. The classes' names.
+        feature_metadata: dict or `None`. The features the model reads (see
+            `vidattn.models.VideoClassifier`).
         seed: int or `None`. Seed of the dropout masks.
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
@@ -61,33 +66,20 @@ class PooledLSTMRecognizer(VideoClassifier):
         multi_label=False,
         weight_decay=1e-5,
         seed=None,
+        class_names=None,
+        feature_metadata=None,
         **kwargs,
     ):
-        if kwargs.get("attention_penalty"):
-            raise ValueError(
-                "Expected no `attention_penalty`: PooledLSTMRecognizer has no attention "
-                "to penalise; use vidattn.models.ActionRecognizer. "
-                f"Received: attention_penalty={kwargs['attention_penalty']!r}"
-            )
-        kwargs.pop("attention_penalty", None)
         super().__init__(
             num_classes=num_classes,
             multi_label=multi_label,
             weight_decay=weight_decay,
+            class_names=class_names,
+            feature_metadata=feature_metadata,
             **kwargs,
         )
-        if pooling not in POOLINGS:
-            raise ValueError(
-                f"Expected `pooling` to be one of {POOLINGS}. "
-                f"Received: pooling={pooling!r}"
-            )
-        if not isinstance(units, int) or units <= 0:
-            raise ValueError(
-                "Expected `units` to be a positive integer. "
-                f"Received: units={units!r}"
-            )
-        self.pooling = pooling
-        self.units = units
+        self.pooling = check_one_of("pooling", pooling, POOLINGS)
+        self.units = check_positive_int("units", units)
         self.num_layers = num_layers
         self.head_units = head_units
         self.dropout = dropout
@@ -144,7 +136,6 @@ class PooledLSTMRecognizer(VideoClassifier):
 
     def get_config(self):
         config = super().get_config()
-        config.pop("attention_penalty")
         config.update(
             {
                 "pooling": self.pooling,

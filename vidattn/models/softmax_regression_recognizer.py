@@ -18,6 +18,9 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
         dropout: float. Dropout on the flattened cube. Defaults to `0.0`.
         multi_label: bool. Sigmoid outputs and binary cross-entropy.
         weight_decay: float. Weight decay gamma. Defaults to `1e-5`.
+        class_names: sequence of str, or `None`. The classes' names.
+        feature_metadata: dict or `None`. The features the model reads (see
+            `vidattn.models.VideoClassifier`).
         seed: int or `None`. Seed of the dropout mask.
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
@@ -47,19 +50,16 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
         multi_label=False,
         weight_decay=1e-5,
         seed=None,
+        class_names=None,
+        feature_metadata=None,
         **kwargs,
     ):
-        if kwargs.get("attention_penalty"):
-            raise ValueError(
-                "Expected no `attention_penalty`: SoftmaxRegressionRecognizer has no attention "
-                "to penalise; use vidattn.models.ActionRecognizer. "
-                f"Received: attention_penalty={kwargs['attention_penalty']!r}"
-            )
-        kwargs.pop("attention_penalty", None)
         super().__init__(
             num_classes=num_classes,
             multi_label=multi_label,
             weight_decay=weight_decay,
+            class_names=class_names,
+            feature_metadata=feature_metadata,
             **kwargs,
         )
         self.dropout = dropout
@@ -89,6 +89,5 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
 
     def get_config(self):
         config = super().get_config()
-        config.pop("attention_penalty")
         config.update({"dropout": self.dropout, "seed": self.seed})
         return config

@@ -1,11 +1,22 @@
+import json
+
 import keras
 from keras import ops
 
-# The per-replica loss must be divided by the number of replicas under
-# tf.distribute, as Keras's own losses do; Keras keeps this helper private.
-from keras.src.losses.loss import scale_loss_for_distribution  # noqa: E402
+from vidattn.utils.arguments import check_non_negative_number
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.keras_internals import scale_loss_for_distribution
 
-from vidattn.losses.doubly_stochastic_penalty import doubly_stochastic_penalty
+FEATURE_METADATA_KEYS = (
+    "backbone",
+    "layer",
+    "input_size",
+    "grid_size",
+    "channels",
+    "stored_fps",
+    "fps",
+    "window",
+)
 
 
 @keras.saving.register_keras_serializable(package="vidattn")
@@ -17,62 +28,117 @@ class VideoClassifier(keras.Model):
     `{"features": ..., "frame_mask": (batch, frames) bool}` whose mask marks
     padded frames `False`.
 
-    Every model predicts a class at every step. The loss is thesis eq. 2.7,
-    averaged over the batch:
+    Every model predicts a class at every step. The loss is that of thesis
+    eq. 2.7 less the attention term, averaged over the batch:
 
-        sum_t CE(y, y_hat_t) + attention_penalty * sum_i (1 - sum_t l_t,i)^2
-            + weight_decay * sum(theta^2)
+        sum_t CE(y, y_hat_t) + weight_decay * sum(theta^2)
 
     where CE is the categorical cross-entropy (softmax outputs) or, for
     multi-label data (`multi_label=True`, Hollywood2), the binary
-    cross-entropy summed over classes (sigmoid outputs). Labels are integer
-    class ids of shape `(batch,)`, or multi-hot `(batch, num_classes)` when
-    `multi_label=True`. A clip's prediction is the mean of its valid steps'
-    probabilities.
+    cross-entropy summed over classes (sigmoid outputs). A subclass adds its
+    own terms per example by overriding `per_example_loss()`
+    (`vidattn.models.ActionRecognizer` adds the attention penalty). Labels
+    are integer class ids of shape `(batch,)`, or multi-hot
+    `(batch, num_classes)` when `multi_label=True`. A clip's prediction is
+    the mean of its valid steps' probabilities.
+
+    What a model needs to be used travels with it, in its config and so in
+    its `.keras` file: the names of its classes and the description of the
+    features it reads.
 
     Args:
         num_classes: int. Number of action classes.
         multi_label: bool. Sigmoid outputs and binary cross-entropy. Defaults
             to `False`.
-        attention_penalty: float. The doubly stochastic penalty's weight
-            lambda. Defaults to `0.0`.
         weight_decay: float. The weight decay gamma on all trainable weights.
             Defaults to `1e-5`.
+        class_names: sequence of `num_classes` str, or `None`. The name of
+            each class, in the order of the outputs. Defaults to `None`.
+        feature_metadata: dict or `None`. The features the model reads, with
+            keys among `"backbone"`, `"layer"`, `"input_size"`,
+            `"grid_size"`, `"channels"`, `"stored_fps"`, `"fps"` (the frame
+            rate of the windows it was trained on) and `"window"`; values
+            that JSON can hold. Defaults to `None`.
         **kwargs: Base model arguments, such as `name` and `dtype`.
+
+    Raises:
+        ValueError: if an argument is out of range, or the class names or
+            feature metadata are not of the form above.
     """
 
     def __init__(
         self,
         num_classes,
         multi_label=False,
-        attention_penalty=0.0,
         weight_decay=1e-5,
+        class_names=None,
+        feature_metadata=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
-                "Expected `num_classes` to be a positive integer. "
-                f"Received: num_classes={num_classes!r}"
-            )
+        check_positive_int("num_classes", num_classes)
         if not multi_label and num_classes < 2:
             raise ValueError(
                 "Expected `num_classes` >= 2 for single-label classification. "
                 f"Received: num_classes={num_classes!r}"
             )
-        for name, value in (
-            ("attention_penalty", attention_penalty),
-            ("weight_decay", weight_decay),
-        ):
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(
-                    f"Expected `{name}` to be a non-negative float. "
-                    f"Received: {name}={value!r}"
-                )
-        self.num_classes = num_classes
+        self.num_classes = int(num_classes)
         self.multi_label = bool(multi_label)
-        self.attention_penalty = float(attention_penalty)
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = check_non_negative_number(
+            "weight_decay", weight_decay
+        )
+        self.class_names = self._check_class_names(class_names, num_classes)
+        # Kept as JSON text: attribute tracking would wrap a dict.
+        self._feature_metadata = json.dumps(
+            self._check_feature_metadata(feature_metadata)
+        )
+
+    @property
+    def feature_metadata(self):
+        """The features the model reads: a dict (a new copy), or `None`."""
+        return json.loads(self._feature_metadata)
+
+    @staticmethod
+    def _check_class_names(class_names, num_classes):
+        if class_names is None:
+            return None
+        if isinstance(class_names, (str, bytes)) or not all(
+            isinstance(name, str) for name in class_names
+        ):
+            raise ValueError(
+                "Expected `class_names` to be a sequence of str. Received: "
+                f"class_names={class_names!r}"
+            )
+        class_names = tuple(class_names)
+        if len(class_names) != num_classes:
+            raise ValueError(
+                f"Expected {num_classes} `class_names`, one per class. "
+                f"Received {len(class_names)}: class_names={class_names!r}"
+            )
+        return class_names
+
+    @staticmethod
+    def _check_feature_metadata(feature_metadata):
+        if feature_metadata is None:
+            return None
+        if not isinstance(feature_metadata, dict):
+            raise ValueError(
+                "Expected `feature_metadata` to be a dict or None. Received: "
+                f"feature_metadata={feature_metadata!r}"
+            )
+        unknown = sorted(set(feature_metadata) - set(FEATURE_METADATA_KEYS))
+        if unknown:
+            raise ValueError(
+                f"Expected `feature_metadata` keys among "
+                f"{FEATURE_METADATA_KEYS}. Received unknown keys: {unknown}"
+            )
+        try:
+            return json.loads(json.dumps(feature_metadata))
+        except TypeError as error:
+            raise ValueError(
+                "Expected `feature_metadata` values that JSON can hold. "
+                f"Received: feature_metadata={feature_metadata!r} ({error})"
+            ) from None
 
     @staticmethod
     def unpack_inputs(inputs):
@@ -158,7 +224,7 @@ class VideoClassifier(keras.Model):
         return hidden
 
     def make_step_classifier(self, head_units, dropout):
-        """The thesis's output head: dropout, tanh hidden layer, dropout, logits."""
+        """The thesis's output head: dropout, tanh layer, dropout, logits."""
         return [
             keras.layers.Dropout(dropout, name="hidden_dropout"),
             keras.layers.Dense(
@@ -221,18 +287,30 @@ class VideoClassifier(keras.Model):
         one_hot = ops.one_hot(labels, self.num_classes, dtype="float32")
         return -ops.sum(log_probabilities * ops.expand_dims(one_hot, 1), -1)
 
+    def per_example_loss(self, y, y_pred, frame_mask=None):
+        """The loss of each example before weighting and weight decay.
+
+        The cross-entropy summed over the valid steps. Subclasses add their
+        own terms (`super().per_example_loss(...) + term`).
+
+        Args:
+            y: The labels.
+            y_pred: The outputs dict of `call()`.
+            frame_mask: Optional boolean `(batch, frames)`.
+
+        Returns:
+            A float32 tensor of shape `(batch,)`.
+        """
+        step_loss = self.step_cross_entropy(y, y_pred["step_logits"])
+        if frame_mask is not None:
+            step_loss = step_loss * ops.cast(frame_mask, "float32")
+        return ops.sum(step_loss, axis=1)
+
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
         _, frame_mask = self.unpack_inputs(x)
-        step_loss = self.step_cross_entropy(y, y_pred["step_logits"])
-        if frame_mask is not None:
-            step_loss = step_loss * ops.cast(frame_mask, "float32")
-        example_loss = ops.sum(step_loss, axis=1)
-        if self.attention_penalty > 0 and "attention" in y_pred:
-            example_loss = example_loss + self.attention_penalty * (
-                doubly_stochastic_penalty(y_pred["attention"], frame_mask)
-            )
+        example_loss = self.per_example_loss(y, y_pred, frame_mask)
         if sample_weight is not None:
             sample_weight = ops.cast(
                 ops.reshape(sample_weight, (-1,)), "float32"
@@ -251,6 +329,8 @@ class VideoClassifier(keras.Model):
             )
         for extra_loss in self.losses:
             loss = loss + ops.cast(extra_loss, "float32")
+        # Divided by the number of replicas under tf.distribute, as Keras's
+        # own losses are before the gradients are summed over replicas.
         return scale_loss_for_distribution(loss)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
@@ -274,8 +354,8 @@ class VideoClassifier(keras.Model):
         if "loss" in kwargs:
             raise ValueError(
                 "Expected no `loss` argument: action models compute the loss "
-                "of thesis eq. 2.7 themselves (set `attention_penalty` and "
-                "`weight_decay` on the model). "
+                "of thesis eq. 2.7 themselves (set `weight_decay`, and "
+                "`attention_penalty` for attention models, on the model). "
                 f"Received: loss={kwargs['loss']!r}"
             )
         if metrics == "auto":
@@ -306,8 +386,11 @@ class VideoClassifier(keras.Model):
             {
                 "num_classes": self.num_classes,
                 "multi_label": self.multi_label,
-                "attention_penalty": self.attention_penalty,
                 "weight_decay": self.weight_decay,
+                "class_names": None
+                if self.class_names is None
+                else list(self.class_names),
+                "feature_metadata": self.feature_metadata,
             }
         )
         return config

@@ -1,9 +1,7 @@
-"""Training, resuming and evaluating action models on TFRecord datasets."""
+"""Training and resuming action models on TFRecord feature datasets."""
 
-from vidattn.training.action_training import build_action_model
-from vidattn.training.action_training import evaluate_action_model
-from vidattn.training.action_training import format_report
-from vidattn.training.action_training import predict_videos
+from vidattn.training.action_training import feature_metadata
+from vidattn.training.action_training import make_strategy
 from vidattn.training.action_training import train_action_model
 from vidattn.training.attention_image_logger import AttentionImageLogger
 from vidattn.training.best_model_checkpoint import BestModelCheckpoint

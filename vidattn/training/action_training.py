@@ -1,9 +1,8 @@
-"""Training and evaluating the action models on TFRecord feature datasets."""
+"""Training the action models on TFRecord feature datasets, resumably."""
 
 import json
 import math
 import os
-import tempfile
 import time
 
 import keras
@@ -11,56 +10,40 @@ import numpy as np
 import tensorflow as tf
 
 from vidattn.data.feature_dataset import FeatureDataset
-from vidattn.metrics.classification_metrics import classification_scores
-from vidattn.metrics.classification_metrics import multilabel_scores
-from vidattn.metrics.video_aggregation import aggregate_video_predictions
-from vidattn.models.action_recognizer import ActionRecognizer
-from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
-from vidattn.models.softmax_regression_recognizer import (
-    SoftmaxRegressionRecognizer,
-)
+from vidattn.models.action_model_factory import build_action_model
 from vidattn.training.attention_image_logger import AttentionImageLogger
 from vidattn.training.best_model_checkpoint import BestModelCheckpoint
 from vidattn.training.epoch_seeding import EpochSeeding
+from vidattn.utils.atomic_write import atomic_output_path
 
 BACKUP_FOLDER = "backup"
 BEST_MODEL = "best.keras"
 FINAL_MODEL = "final.keras"
 CONFIG_FILE = "config.json"
-AGGREGATION_TEXT = {
-    "mean": "mean of the per-step probabilities over each window, then mean "
-    "over the video's windows",
-    "vote": "mean of the per-step probabilities over each window, then a "
-    "majority vote of the video's windows",
-}
 
 
-def build_action_model(config, num_classes, multi_label=False):
-    """The model that `config.model` names, with the config's hyperparameters."""
-    common = dict(
-        num_classes=num_classes,
-        multi_label=multi_label,
-        weight_decay=config.weight_decay,
-        seed=config.seed,
-    )
-    if config.model == "attention":
-        return ActionRecognizer(
-            units=config.units,
-            num_layers=config.num_layers,
-            attention=config.attention,
-            dropout=config.dropout,
-            attention_penalty=config.attention_penalty,
-            **common,
-        )
-    if config.model in ("average_pooled", "max_pooled"):
-        return PooledLSTMRecognizer(
-            pooling=config.model.split("_")[0],
-            units=config.units,
-            num_layers=config.num_layers,
-            dropout=config.dropout,
-            **common,
-        )
-    return SoftmaxRegressionRecognizer(**common)
+def feature_metadata(data, window, fps=None):
+    """What a model trained on windows of `data` reads, for its config.
+
+    Args:
+        data: the training `vidattn.data.FeatureDataset`.
+        window: int. Frames per training window.
+        fps: float or `None`. The windows' frame rate; `None` for the
+            stored frames.
+
+    Returns:
+        The `feature_metadata` dict of `vidattn.models.VideoClassifier`.
+    """
+    return {
+        "backbone": data.backbone,
+        "layer": data.layer,
+        "input_size": list(data.input_size),
+        "grid_size": data.grid_size,
+        "channels": data.channels,
+        "stored_fps": data.stored_fps,
+        "fps": fps if fps is not None else data.stored_fps,
+        "window": window,
+    }
 
 
 def make_strategy(name):
@@ -103,20 +86,6 @@ def _check_compatible(train, validation):
             )
 
 
-def _save_atomically(model, path):
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(
-        dir=directory, prefix=".tmp-", suffix=".keras"
-    )
-    os.close(handle)
-    try:
-        model.save(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def train_action_model(
     config, train_dir, validation_dir, output_dir, verbose="auto", callbacks=()
 ):
@@ -127,10 +96,12 @@ def train_action_model(
     weights and optimizer after the last finished epoch), `best.keras` (the
     best model on the validation windows' loss, never chosen on test data)
     with `best.json`, `final.keras`, `history.csv` and TensorBoard logs in
-    `logs/`. Rerunning the same command after a kill continues from the last
-    finished epoch; the data order and dropout masks of every epoch depend
-    only on `(config.seed, epoch)`, so it ends with the weights an unkilled
-    run would have.
+    `logs/`. The models carry the class names and a description of the
+    features (`model.class_names`, `model.feature_metadata`). Rerunning the
+    same command after a kill continues from the last finished epoch; the
+    data order and dropout masks of every epoch depend only on
+    `(config.seed, epoch)`, so it ends with the weights an unkilled run
+    would have.
 
     Args:
         config: a `vidattn.training.TrainingConfig`.
@@ -189,9 +160,10 @@ def train_action_model(
     if verbose:
         fps = config.fps if config.fps is not None else train.stored_fps
         print(
-            f"Training {config.model} on {len(train.video_ids)} videos: {num_windows} windows of "
-            f"{config.window} frames at {fps} fps, stride {config.stride} ({steps_per_epoch} steps "
-            f"per epoch); validating on {len(validation.video_ids)} videos."
+            f"Training {config.model} on {len(train.video_ids)} videos: "
+            f"{num_windows} windows of {config.window} frames at {fps} fps, "
+            f"stride {config.stride} ({steps_per_epoch} steps per epoch); "
+            f"validating on {len(validation.video_ids)} videos."
             + (f" Resuming after epoch {first_epoch}." if first_epoch else ""),
             flush=True,
         )
@@ -216,7 +188,12 @@ def train_action_model(
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         model = build_action_model(
-            config, len(train.class_names), train.multi_label
+            config.model,
+            len(train.class_names),
+            multi_label=train.multi_label,
+            class_names=train.class_names,
+            feature_metadata=feature_metadata(train, config.window, config.fps),
+            **config.model_hyperparameters(),
         )
         model(
             np.zeros(
@@ -274,7 +251,8 @@ def train_action_model(
         ).history
     final_path = os.path.join(output_dir, FINAL_MODEL)
     if history or not os.path.exists(final_path):
-        _save_atomically(model, final_path)
+        with atomic_output_path(final_path, suffix=".keras") as temporary:
+            model.save(temporary)
     return {
         "output_dir": output_dir,
         "best_model": os.path.join(output_dir, BEST_MODEL),
@@ -283,142 +261,3 @@ def train_action_model(
         "history": history,
         "seconds": time.perf_counter() - started,
     }
-
-
-def predict_videos(
-    model,
-    data,
-    window=30,
-    fps=None,
-    stride=1,
-    aggregation="mean",
-    batch_size=32,
-):
-    """The thesis's test protocol on a dataset: windows, then videos.
-
-    Every window of every video (as in training) is predicted; a window's
-    prediction is the mean of its per-step probabilities, a video's the mean
-    (or vote) over its windows.
-
-    Args:
-        model: a trained action model.
-        data: a `vidattn.data.FeatureDataset`.
-        window, fps, stride: the windows, as in training.
-        aggregation: `"mean"` (the thesis) or `"vote"`.
-        batch_size: windows per batch.
-
-    Returns:
-        `(video_probabilities (videos, classes), video_labels)`: labels are
-        int `(videos,)` or multi-hot `(videos, classes)`.
-    """
-    probabilities, video_index = [], []
-    labels = {}
-    windows = data.evaluation_windows(
-        batch_size, window_length=window, target_fps=fps, stride=stride
-    )
-    for inputs, label in windows:
-        outputs = model.predict_on_batch({"features": inputs["features"]})
-        probabilities.append(outputs["probabilities"])
-        indices = inputs["video_index"].numpy()
-        video_index.append(indices)
-        for index, value in zip(indices, label.numpy()):
-            labels.setdefault(int(index), value)
-    video_probabilities = aggregate_video_predictions(
-        np.concatenate(probabilities),
-        np.concatenate(video_index),
-        num_videos=len(data.video_ids),
-        method=aggregation,
-    )
-    video_labels = np.stack([labels[i] for i in range(len(data.video_ids))])
-    return video_probabilities, video_labels
-
-
-def evaluate_action_model(
-    model_path,
-    data_dir,
-    window=30,
-    fps=None,
-    stride=1,
-    aggregation="mean",
-    batch_size=32,
-):
-    """Scores a saved model under the thesis's protocol, stated beside the scores.
-
-    Returns:
-        A dict: `"protocol"` (fps, window, stride, aggregation, counts),
-        `"scores"` (accuracy, per-class accuracy and confusion matrix; or
-        per-class AP and mAP for multi-label data), `"video_ids"`,
-        `"predictions"` (video probabilities) and `"class_names"`.
-    """
-    data = FeatureDataset(data_dir)
-    model = keras.models.load_model(model_path)
-    video_probabilities, video_labels = predict_videos(
-        model,
-        data,
-        window=window,
-        fps=fps,
-        stride=stride,
-        aggregation=aggregation,
-        batch_size=batch_size,
-    )
-    class_names = list(data.class_names)
-    if data.multi_label:
-        scores = multilabel_scores(
-            video_probabilities, video_labels, class_names
-        )
-    else:
-        scores = classification_scores(
-            video_probabilities, video_labels, class_names
-        )
-    return {
-        "protocol": {
-            "data": os.path.abspath(data_dir),
-            "split": data.split,
-            "model": os.path.abspath(model_path),
-            "stored_fps": data.stored_fps,
-            "fps": fps if fps is not None else data.stored_fps,
-            "window": window,
-            "stride": stride,
-            "aggregation": AGGREGATION_TEXT[aggregation],
-            "videos": len(data.video_ids),
-            "windows": int(
-                data.num_windows(
-                    window_length=window, target_fps=fps, stride=stride
-                )
-            ),
-        },
-        "scores": scores,
-        "class_names": class_names,
-        "video_ids": list(data.video_ids),
-        "predictions": video_probabilities.tolist(),
-    }
-
-
-def format_report(report):
-    """A report a person reads: the protocol first, then the scores."""
-    protocol, scores = report["protocol"], report["scores"]
-    lines = [
-        f"Evaluation of {protocol['model']}",
-        f"  data: {protocol['data']} (split {protocol['split']}): {protocol['videos']} videos, {protocol['windows']} windows",
-        f"  protocol: {protocol['window']}-frame windows at {protocol['fps']} fps "
-        f"(stored at {protocol['stored_fps']} fps), stride {protocol['stride']}; {protocol['aggregation']}",
-    ]
-    if "accuracy" in scores:
-        lines.append(f"  accuracy: {scores['accuracy']:.4f}")
-        lines.append("  per-class accuracy:")
-        for name, value in scores["per_class_accuracy"].items():
-            lines.append(
-                f"    {name:<24} {'-' if value is None else f'{value:.4f}'}"
-            )
-        lines.append("  confusion matrix (rows: true, columns: predicted):")
-        for name, row in zip(report["class_names"], scores["confusion_matrix"]):
-            lines.append(
-                f"    {name:<24} " + " ".join(f"{count:4d}" for count in row)
-            )
-    else:
-        lines.append(f"  mAP: {scores['mean_average_precision']:.4f}")
-        for name, value in scores["average_precision"].items():
-            lines.append(
-                f"    AP {name:<21} {'-' if value is None else f'{value:.4f}'}"
-            )
-    return "\n".join(lines)

@@ -1,16 +1,19 @@
 import json
 import math
 import os
-import tempfile
 
 import keras
+
+from vidattn.utils.arguments import check_one_of
+from vidattn.utils.atomic_write import atomic_output_path
+from vidattn.utils.atomic_write import write_json_atomically
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
     """Saves the model whenever a validation metric improves, atomically.
 
-    The model is written to a temporary file beside `path` and renamed, so
-    a kill never leaves a half-written checkpoint; `best.json` beside it
+    The model is written through `vidattn.utils.atomic_output_path`, so a
+    kill never leaves a half-written checkpoint; `best.json` beside it
     records the epoch and value, and a resumed run starts from that value
     instead of forgetting it (which would let a worse epoch overwrite a
     better model).
@@ -23,10 +26,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
 
     def __init__(self, path, monitor="val_loss", mode="min"):
         super().__init__()
-        if mode not in ("min", "max"):
-            raise ValueError(
-                f"Expected `mode` 'min' or 'max'. Received: mode={mode!r}"
-            )
+        check_one_of("mode", mode, ("min", "max"))
         self.path = os.fspath(path)
         self.monitor = monitor
         self.mode = mode
@@ -54,26 +54,10 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if not self._improved(value):
             return
         self.best = float(value)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            dir=directory, prefix=".tmp-", suffix=".keras"
-        )
-        os.close(handle)
-        try:
+        with atomic_output_path(self.path, suffix=".keras") as temporary:
             self.model.save(temporary)
-            os.replace(temporary, self.path)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(
-                {
-                    "monitor": self.monitor,
-                    "value": self.best,
-                    "epoch": epoch + 1,
-                },
-                file,
-            )
-        os.replace(temporary, self.record_path)
+        write_json_atomically(
+            self.record_path,
+            {"monitor": self.monitor, "value": self.best, "epoch": epoch + 1},
+            indent=None,
+        )

@@ -1,11 +1,20 @@
-"""The hyperparameters of an action-recognition run, saved beside its checkpoints."""
+"""The hyperparameters of an action-recognition run, saved beside its models."""
 
 import dataclasses
 import json
-import os
-import tempfile
 
-MODELS = ("attention", "average_pooled", "max_pooled", "softmax_regression")
+from vidattn.layers.soft_attention_lstm_cell import ATTENTION_FORMS
+from vidattn.models.action_model_factory import ACTION_MODELS
+from vidattn.models.action_model_factory import action_model_hyperparameters
+from vidattn.models.action_model_factory import (
+    check_action_model_hyperparameters,
+)
+from vidattn.utils.arguments import check_one_of
+from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.arguments import check_positive_number
+from vidattn.utils.atomic_write import write_json_atomically
+
+MODELS = ACTION_MODELS
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
@@ -70,14 +79,9 @@ class TrainingConfig:
             ("precision", PRECISIONS),
             ("strategy", STRATEGIES),
             ("optimizer", OPTIMIZERS),
-            ("attention", ("linear", "additive")),
+            ("attention", ATTENTION_FORMS),
         ):
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ValueError(
-                    f"Expected `{name}` to be one of {allowed}. Received: "
-                    f"{name}={value!r}"
-                )
+            check_one_of(name, getattr(self, name), allowed)
         for name in (
             "units",
             "num_layers",
@@ -86,16 +90,38 @@ class TrainingConfig:
             "batch_size",
             "epochs",
         ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(
-                    f"Expected `{name}` to be a positive integer. Received: "
-                    f"{name}={value!r}"
-                )
-        if self.fps is not None and self.fps <= 0:
-            raise ValueError(
-                f"Expected `fps` to be positive or None. Received: fps={self.fps!r}"
-            )
+            check_positive_int(name, getattr(self, name))
+        check_positive_number("fps", self.fps, allow_none=True)
+        # A baseline given an attention penalty fails here, before the run.
+        check_action_model_hyperparameters(
+            self.model, **self.model_hyperparameters()
+        )
+
+    def model_hyperparameters(self):
+        """The arguments of `vidattn.models.build_action_model` for `model`.
+
+        The one place where the configuration meets the models: each model
+        gets the fields it takes, and the attention penalty always, so that
+        a baseline refuses a penalty it cannot apply. The softmax regression
+        baseline takes no `dropout` from the configuration: it trains
+        without, as it always has. The attention model unrolls its loop
+        over the frames under `jit_compile`, which needs it.
+
+        Returns:
+            A dict of hyperparameters.
+        """
+        taken = set(action_model_hyperparameters(self.model))
+        if self.model == "softmax_regression":
+            taken.discard("dropout")
+        values = self.to_dict()
+        hyperparameters = {
+            name: values[name] for name in sorted(taken) if name in values
+        }
+        hyperparameters["attention_penalty"] = self.attention_penalty
+        if "unroll" in taken:
+            # XLA needs the loop over the frames unrolled.
+            hyperparameters["unroll"] = self.jit_compile
+        return hyperparameters
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -112,15 +138,10 @@ class TrainingConfig:
         return cls(**values)
 
     def save(self, path, **extra):
-        """Writes the configuration (and `extra` entries) as JSON, atomically."""
-        values = dict(self.to_dict(), **extra)
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(values, file, indent=2, sort_keys=True)
-            file.write("\n")
-        os.replace(temporary, path)
+        """Writes the configuration and `extra` entries as JSON, atomically."""
+        write_json_atomically(
+            path, dict(self.to_dict(), **extra), indent=2, sort_keys=True
+        )
 
     @classmethod
     def load(cls, path):

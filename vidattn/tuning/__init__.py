@@ -1,3 +1,5 @@
-"""keras-tuner search spaces of the vidattn models."""
+"""keras-tuner search spaces of the vidattn models, and the search."""
 
 from vidattn.tuning.action_hypermodel import ActionHyperModel
+from vidattn.tuning.search import TUNERS
+from vidattn.tuning.search import run_search

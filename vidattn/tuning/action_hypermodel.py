@@ -1,6 +1,8 @@
+import keras
 import keras_tuner
+import numpy as np
 
-from vidattn.models.action_recognizer import ActionRecognizer
+from vidattn.models.action_model_factory import build_action_model
 
 
 class ActionHyperModel(keras_tuner.HyperModel):
@@ -9,6 +11,8 @@ class ActionHyperModel(keras_tuner.HyperModel):
     Searches what the thesis tuned by cross-validation (section 2.2.2): the
     depth (it tried 1 to 5 LSTM layers), the width (512 and 1024), the
     attention penalty lambda (0, 1, 10), and the dropout and learning rate.
+    Each trial's model comes from `vidattn.models.build_action_model`, as in
+    `vidattn train`.
 
     Args:
         num_classes: int.
@@ -19,6 +23,10 @@ class ActionHyperModel(keras_tuner.HyperModel):
             `(1, 2, 3)`, `(128, 256, 512, 1024)` and `(0.0, 1.0, 10.0)`.
         attention: `"linear"` or `"additive"`. Defaults to `"linear"`.
         weight_decay: float. Defaults to `1e-5`.
+        class_names: sequence of str, or `None`. Saved with every model.
+        feature_metadata: dict or `None`. Saved with every model (see
+            `vidattn.models.VideoClassifier`).
+        **kwargs: `keras_tuner.HyperModel` arguments (`name`, `tunable`).
 
     Example:
 
@@ -27,10 +35,12 @@ class ActionHyperModel(keras_tuner.HyperModel):
     from vidattn.tuning import ActionHyperModel
 
     data = vidattn.data.FeatureDataset("features/train")
-    hypermodel = ActionHyperModel(len(data.class_names), 30, data.grid_size, data.channels)
+    hypermodel = ActionHyperModel(
+        len(data.class_names), 30, data.grid_size, data.channels
+    )
     tuner = keras_tuner.RandomSearch(
-        hypermodel, objective="val_loss", max_trials=20, directory="tuning_runs",
-        project_name="ucf11",
+        hypermodel, objective="val_loss", max_trials=20,
+        directory="tuning_runs", project_name="ucf11",
     )
     tuner.search(data.windows(), validation_data=..., epochs=5)
     ```
@@ -48,6 +58,8 @@ class ActionHyperModel(keras_tuner.HyperModel):
         penalties=(0.0, 1.0, 10.0),
         attention="linear",
         weight_decay=1e-5,
+        class_names=None,
+        feature_metadata=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -59,19 +71,21 @@ class ActionHyperModel(keras_tuner.HyperModel):
         self.penalties = [float(p) for p in penalties]
         self.attention = attention
         self.weight_decay = weight_decay
+        self.class_names = class_names
+        self.feature_metadata = feature_metadata
 
     def build(self, hp):
-        import keras
-        import numpy as np
-
-        model = ActionRecognizer(
+        model = build_action_model(
+            "attention",
             self.num_classes,
+            multi_label=self.multi_label,
+            class_names=self.class_names,
+            feature_metadata=self.feature_metadata,
             units=hp.Choice("units", self.widths),
             num_layers=hp.Choice("num_layers", self.depths),
             attention=self.attention,
             attention_penalty=hp.Choice("attention_penalty", self.penalties),
             dropout=hp.Float("dropout", 0.0, 0.6, step=0.1, default=0.5),
-            multi_label=self.multi_label,
             weight_decay=self.weight_decay,
         )
         model(np.zeros((1,) + self.input_shape, "float32"))

@@ -4,7 +4,10 @@ import os
 
 import keras_tuner
 
+from vidattn.training.action_training import feature_metadata
 from vidattn.tuning.action_hypermodel import ActionHyperModel
+from vidattn.utils.arguments import check_one_of
+from vidattn.utils.atomic_write import atomic_output_path
 
 TUNERS = {
     "random": keras_tuner.RandomSearch,
@@ -49,7 +52,11 @@ def run_search(
         A dict with `"hyperparameters"` (the best trial's values),
         `"model_path"` (the best model, saved as `best.keras` in the
         search's folder) and `"tuner"`.
+
+    Raises:
+        ValueError: if `tuner` is not one of the three.
     """
+    check_one_of("tuner", tuner, tuple(TUNERS))
     hypermodel = ActionHyperModel(
         len(train.class_names),
         window,
@@ -59,6 +66,8 @@ def run_search(
         depths=depths,
         widths=widths,
         penalties=penalties,
+        class_names=train.class_names,
+        feature_metadata=feature_metadata(train, window, fps),
     )
     options = dict(
         objective="val_loss",
@@ -83,9 +92,8 @@ def run_search(
     best_hyperparameters = search.get_best_hyperparameters(1)[0]
     model = search.get_best_models(1)[0]
     model_path = os.path.join(directory, project_name, "best.keras")
-    temporary = model_path + ".tmp.keras"
-    model.save(temporary)
-    os.replace(temporary, model_path)
+    with atomic_output_path(model_path, suffix=".keras") as temporary:
+        model.save(temporary)
     return {
         "hyperparameters": best_hyperparameters.values,
         "model_path": model_path,

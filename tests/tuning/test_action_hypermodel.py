@@ -1,5 +1,6 @@
 import os
 
+import keras
 import keras_tuner
 import pytest
 
@@ -7,15 +8,26 @@ import vidattn
 from tests.fixtures.feature_datasets import write_split
 from vidattn.data.moving_region import generate_moving_region_videos
 from vidattn.tuning import ActionHyperModel
-from vidattn.tuning.search import run_search
+from vidattn.tuning import run_search
 
 
 def test_hypermodel_builds_the_choices_it_is_given():
     hypermodel = ActionHyperModel(
-        3, 5, 2, 8, depths=(2,), widths=(16,), penalties=(10.0,)
+        3,
+        5,
+        2,
+        8,
+        depths=(2,),
+        widths=(16,),
+        penalties=(10.0,),
+        class_names=("a", "b", "c"),
+        feature_metadata={"window": 5},
     )
     hp = keras_tuner.HyperParameters()
     model = hypermodel.build(hp)
+    assert isinstance(model, vidattn.models.ActionRecognizer)
+    assert model.class_names == ("a", "b", "c")
+    assert model.feature_metadata == {"window": 5}
     assert (model.num_layers, model.units, model.attention_penalty) == (
         2,
         16,
@@ -62,6 +74,9 @@ def test_a_search_runs_resumes_and_saves_the_best_model(tmp_path):
     best = run_search(train, validation, **options)
     assert best["hyperparameters"]["num_layers"] in (1, 2)
     assert os.path.exists(best["model_path"])
+    saved = keras.models.load_model(best["model_path"])
+    assert saved.class_names == train.class_names
+    assert saved.feature_metadata["window"] == 4
     trials = best["tuner"].oracle.trials
     assert len(trials) == 2
     # A second call finds both trials done and runs none again.

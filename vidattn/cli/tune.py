@@ -1,0 +1,79 @@
+"""`vidattn tune`: search depth, width and lambda of the attention model.
+
+    vidattn tune --train_data features/train \\
+        --validation_data features/validation --directory tuning_runs \\
+        --project_name ucf11 --max_trials 20 --epochs 5
+
+or with the thesis's search space saved in `tuning/action_model.flags`:
+
+    vidattn tune --flagfile tuning/action_model.flags \\
+        --train_data features/train --validation_data features/validation
+
+keras-tuner (`vidattn.tuning.run_search`) chooses on the validation loss.
+The search resumes after a kill: every finished trial is kept in
+`--directory/--project_name` and only the unfinished one runs again. The
+best model is saved as `best.keras` there; its hyperparameters are printed.
+"""
+
+from absl import flags
+
+from vidattn.cli.config_flags import define_data_flags
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Defines the flags of this command."""
+    define_data_flags("its loss is the objective")
+    flags.DEFINE_string(
+        "directory", "tuning_runs", "Where keras-tuner keeps the trials."
+    )
+    flags.DEFINE_string("project_name", "action_model", "Name of this search.")
+    flags.DEFINE_enum(
+        "tuner",
+        "random",
+        ["random", "hyperband", "bayesian"],
+        "The search algorithm.",
+    )
+    flags.DEFINE_integer("max_trials", 20, "Trials (random and bayesian).")
+    flags.DEFINE_integer(
+        "epochs", 5, "Epochs per trial (at most, for hyperband)."
+    )
+    flags.DEFINE_integer("window", 30, "Frames per window.")
+    flags.DEFINE_integer("stride", 1, "Stored frames between window starts.")
+    flags.DEFINE_float("fps", None, "Frame rate of the windows.")
+    flags.DEFINE_integer("batch_size", 32, "Windows per batch.")
+    flags.DEFINE_list("depths", ["1", "2", "3"], "LSTM depths searched.")
+    flags.DEFINE_list(
+        "widths", ["128", "256", "512", "1024"], "LSTM widths searched."
+    )
+    flags.DEFINE_list(
+        "penalties", ["0", "1", "10"], "Attention penalties (lambda) searched."
+    )
+    flags.DEFINE_integer("seed", 0, "Seed of the search.")
+
+
+def main(argv):
+    del argv
+    from vidattn.data.feature_dataset import FeatureDataset
+    from vidattn.tuning import run_search
+
+    best = run_search(
+        FeatureDataset(FLAGS.train_data),
+        FeatureDataset(FLAGS.validation_data),
+        directory=FLAGS.directory,
+        project_name=FLAGS.project_name,
+        tuner=FLAGS.tuner,
+        max_trials=FLAGS.max_trials,
+        epochs=FLAGS.epochs,
+        window=FLAGS.window,
+        stride=FLAGS.stride,
+        fps=FLAGS.fps,
+        batch_size=FLAGS.batch_size,
+        depths=[int(d) for d in FLAGS.depths],
+        widths=[int(w) for w in FLAGS.widths],
+        penalties=[float(p) for p in FLAGS.penalties],
+        seed=FLAGS.seed,
+    )
+    print("Best hyperparameters:", best["hyperparameters"])
+    print("Best model:", best["model_path"])

@@ -1,5 +1,3 @@
-import json
-
 import numpy as np
 
 import vidattn
@@ -13,26 +11,14 @@ def built_model():
     return model
 
 
-def test_class_names_come_from_the_model_then_the_run_then_the_fallback(
-    tmp_path,
-):
+def test_class_names_come_from_the_model_else_the_fallback():
     model = built_model()
-    model_path = tmp_path / "run" / "best.keras"
-    model_path.parent.mkdir()
-    assert class_names_of(model, model_path) is None
-    assert class_names_of(model, model_path, fallback=["x", "y"]) == (
-        "x",
-        "y",
+    assert class_names_of(model) is None
+    assert class_names_of(model, fallback=["x", "y"]) == ("x", "y")
+    named = vidattn.models.ActionRecognizer(
+        2, units=4, num_layers=1, class_names=("jump", "sit")
     )
-    (tmp_path / "run" / "config.json").write_text(
-        json.dumps({"class_names": ["walk", "run"]})
-    )
-    assert class_names_of(model, model_path, fallback=["x", "y"]) == (
-        "walk",
-        "run",
-    )
-    model.class_names = ("jump", "sit")
-    assert class_names_of(model, model_path) == ("jump", "sit")
+    assert class_names_of(named, fallback=["x", "y"]) == ("jump", "sit")
 
 
 def test_the_backbone_is_the_models_unless_a_flag_says_otherwise():

@@ -4,7 +4,7 @@ import pytest
 
 import vidattn
 from tests.fixtures.feature_datasets import write_split
-from vidattn.data.moving_region import generate_moving_region_videos
+from vidattn.datasets.moving_region import generate_moving_region_videos
 from vidattn.evaluation import evaluate_action_model
 from vidattn.evaluation import format_report
 from vidattn.models import build_action_model

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.fixtures.feature_datasets import write_split
-from vidattn.data.moving_region import generate_moving_region_videos
+from vidattn.datasets.moving_region import generate_moving_region_videos
 from vidattn.training import TrainingConfig
 from vidattn.training import train_action_model
 
@@ -120,6 +120,19 @@ def test_outputs_of_a_run(datasets, tmp_path):
         "window": 8,
     }
     assert not [name for name in os.listdir(tmp_path) if ".tmp" in name]
+
+    # Rerunning a finished run finds it done: nothing is trained or rewritten.
+    written = {
+        name: os.path.getmtime(tmp_path / name)
+        for name in ("final.keras", "best.keras", "history.csv")
+    }
+    again = train_action_model(
+        small_config(epochs=2), train_dir, validation_dir, tmp_path, verbose=0
+    )
+    assert again["history"] == {} and again["resumed_from_epoch"] == 2
+    assert written == {
+        name: os.path.getmtime(tmp_path / name) for name in written
+    }
 
 
 def test_a_different_configuration_in_the_same_folder_is_refused(

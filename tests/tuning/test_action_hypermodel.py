@@ -6,7 +6,7 @@ import pytest
 
 import vidattn
 from tests.fixtures.feature_datasets import write_split
-from vidattn.data.moving_region import generate_moving_region_videos
+from vidattn.datasets.moving_region import generate_moving_region_videos
 from vidattn.tuning import ActionHyperModel
 from vidattn.tuning import run_search
 

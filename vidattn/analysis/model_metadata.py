@@ -4,50 +4,25 @@ An action model carries its class names (`model.class_names`) and, when it
 was trained on extracted features, where they came from
 (`model.feature_metadata`: backbone, layer, input size, frame rate, ...).
 The analysis commands read them through these helpers, so that they work on
-a model file alone. Models saved before they carried them fall back to what
-`vidattn train` wrote beside them (`config.json` in the run's folder).
+a model file alone.
 """
-
-import json
-import os
-
-from vidattn.training.action_training import CONFIG_FILE
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 
 
-def _run_config(model_path):
-    # The configuration `vidattn train` writes in the run's folder.
-    if model_path is None:
-        return {}
-    path = os.path.join(
-        os.path.dirname(os.path.abspath(os.fspath(model_path))), CONFIG_FILE
-    )
-    if not os.path.exists(path):
-        return {}
-    with open(path, encoding="utf-8") as file:
-        return json.load(file)
-
-
-def class_names_of(model, model_path=None, fallback=None):
-    """The class names of `model`, from the first source that has them.
+def class_names_of(model, fallback=None):
+    """The class names of `model`, or `fallback` when it carries none.
 
     Args:
         model: an action model.
-        model_path: str or `None`. The file the model was loaded from: the
-            `config.json` that `vidattn train` wrote beside it names the
-            classes of models that do not carry them. Defaults to `None`.
-        fallback: sequence of str or `None`. The names to use when neither
-            has them (a dataset's, for instance). Defaults to `None`.
+        fallback: sequence of str or `None`. The names to use when the model
+            carries none (a model built without `class_names`; a dataset's
+            names, for instance). Defaults to `None`.
 
     Returns:
         A tuple of str, or `None` when no source names the classes.
     """
-    for names in (
-        getattr(model, "class_names", None),
-        _run_config(model_path).get("class_names"),
-        fallback,
-    ):
+    for names in (getattr(model, "class_names", None), fallback):
         if names:
             return tuple(str(name) for name in names)
     return None

@@ -62,7 +62,7 @@ def main(argv):
         weights=FLAGS.weights,
         input_size=FLAGS.input_size,
     )
-    class_names = class_names_of(model, model_path=FLAGS.model)
+    class_names = class_names_of(model)
     records = []
     for path in FLAGS.video:
         for record in attention_at_frame_rates(

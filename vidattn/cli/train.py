@@ -37,7 +37,7 @@ def main(argv):
         FLAGS.output_dir,
         verbose=1,
     )
-    if summary["resumed_from_epoch"]:
+    if summary["resumed_from_epoch"] and summary["history"]:
         print(f"Resumed from epoch {summary['resumed_from_epoch']}.")
     print(f"Best model (validation loss): {summary['best_model']}")
     print(f"Final model: {summary['final_model']}")

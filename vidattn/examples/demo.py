@@ -36,11 +36,9 @@ from vidattn.data.video_reader import VideoReader
 from vidattn.datasets.moving_region import attention_on_region
 from vidattn.datasets.rendered_moving_region import render_moving_region_videos
 from vidattn.datasets.rendered_moving_region import write_video
+from vidattn.evaluation import evaluate_action_model
+from vidattn.evaluation import format_report
 from vidattn.training.action_training import BEST_MODEL
-from vidattn.training.action_training import CONFIG_FILE
-from vidattn.training.action_training import FINAL_MODEL
-from vidattn.training.action_training import evaluate_action_model
-from vidattn.training.action_training import format_report
 from vidattn.training.action_training import train_action_model
 from vidattn.training.training_config import TrainingConfig
 from vidattn.utils.arguments import check_int
@@ -134,18 +132,6 @@ def render_dataset(video_dir, settings):
     ), truth
 
 
-def _finished(run_dir, config):
-    # `train_action_model` resumes a killed run, but starts a finished one
-    # again: Keras's BackupAndRestore removes its backup when training ends.
-    # A run that wrote its final model with this configuration is done.
-    config_path = os.path.join(run_dir, CONFIG_FILE)
-    return (
-        os.path.exists(os.path.join(run_dir, FINAL_MODEL))
-        and os.path.exists(config_path)
-        and TrainingConfig.load(config_path) == config
-    )
-
-
 def _where_models_look(index, region_truth, test_dir, runs, settings):
     """Attention on the ringed shape, and the report's records."""
     import keras
@@ -201,8 +187,8 @@ def run_demo(output_dir, settings=None, verbose=2):
     import keras
 
     from vidattn.backbones.efficientnet_lite0 import EfficientNetLite0Backbone
-    from vidattn.extraction import FeatureExtractor
     from vidattn.export.saved_model_exporter import export_action_model
+    from vidattn.extraction import FeatureExtractor
 
     settings = settings or DemoSettings()
     started = time.perf_counter()
@@ -264,16 +250,13 @@ def run_demo(output_dir, settings=None, verbose=2):
             **window_options,
         )
         run_dir = os.path.join(paths["runs"], name)
-        if _finished(run_dir, config):
-            print(f"Already trained: {run_dir}")
-        else:
-            train_action_model(
-                config,
-                os.path.join(paths["features"], "train"),
-                os.path.join(paths["features"], "validation"),
-                run_dir,
-                verbose=verbose,
-            )
+        train_action_model(
+            config,
+            os.path.join(paths["features"], "train"),
+            os.path.join(paths["features"], "validation"),
+            run_dir,
+            verbose=verbose,
+        )
         results[name] = {
             "run": run_dir,
             "best_model": os.path.join(run_dir, BEST_MODEL),

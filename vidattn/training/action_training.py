@@ -69,6 +69,17 @@ def _resume_epoch(backup_dir):
         return int(json.load(file)["epoch"])
 
 
+def _resume_note(first_epoch, epochs):
+    if first_epoch >= epochs:
+        return (
+            f" Already trained for {first_epoch} epochs (--epochs {epochs}): "
+            "nothing to do."
+        )
+    if first_epoch:
+        return f" Resuming after epoch {first_epoch}."
+    return ""
+
+
 def _check_compatible(train, validation):
     for name in (
         "class_names",
@@ -164,7 +175,7 @@ def train_action_model(
             f"{num_windows} windows of {config.window} frames at {fps} fps, "
             f"stride {config.stride} ({steps_per_epoch} steps per epoch); "
             f"validating on {len(validation.video_ids)} videos."
-            + (f" Resuming after epoch {first_epoch}." if first_epoch else ""),
+            + _resume_note(first_epoch, config.epochs),
             flush=True,
         )
     # One pipeline per remaining epoch, shuffled by (seed, epoch).
@@ -217,7 +228,12 @@ def train_action_model(
 
     run_callbacks = [
         EpochSeeding(config.seed),
-        keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
+        # The backup outlives a finished run, so that rerunning the command
+        # finds the run done (or extends it when --epochs grew) instead of
+        # training it again from epoch 0.
+        keras.callbacks.BackupAndRestore(
+            backup_dir, double_checkpoint=True, delete_checkpoint=False
+        ),
         BestModelCheckpoint(os.path.join(output_dir, BEST_MODEL)),
         keras.callbacks.CSVLogger(
             os.path.join(output_dir, "history.csv"), append=True

@@ -26,23 +26,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
+from machine_peak import matmul_gflops  # noqa: E402
 
 import vidattn  # noqa: E402
-
-
-def matmul_gflops(size=2048, repeats=20):
-    """The machine's float32 matmul GFLOP/s, best of a few runs."""
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
-    run = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    run()
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            run().numpy()
-        best = min(best, (time.perf_counter() - start) / repeats)
-    return 2 * size**3 / best / 1e9
 
 
 def forward_flops(

@@ -21,7 +21,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from machine_peak import matmul_gflops  # noqa: E402
 
 from vidattn.backbones.efficientnet_lite0 import EfficientNetLite0Backbone  # noqa: E402
 from vidattn.data.video_reader import VideoReader  # noqa: E402
@@ -36,20 +36,6 @@ def default_video():
     return str(
         pathlib.Path(spec.origin).parent / "datasets" / "data" / "bikes.mp4"
     )
-
-
-def matmul_gflops(size=2048, repeats=10):
-    """The machine's float32 matmul GFLOP/s, best of a few runs."""
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
-    run = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    run()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run().numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best / 1e9
 
 
 def model_gflop_per_frame(model):

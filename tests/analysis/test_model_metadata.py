@@ -26,10 +26,15 @@ def test_the_backbone_is_the_models_unless_a_flag_says_otherwise():
     default = backbone_for(model, input_size=64)
     assert default.name == "efficientnet_lite0"
     assert default.input_size == (64, 64)
-    model.feature_metadata = {
-        "backbone": "efficientnet_lite0",
-        "layer": None,
-        "input_size": [96, 96],
-    }
+    model = vidattn.models.ActionRecognizer(
+        2,
+        units=4,
+        num_layers=1,
+        feature_metadata={
+            "backbone": "efficientnet_lite0",
+            "layer": None,
+            "input_size": [96, 96],
+        },
+    )
     assert backbone_for(model).input_size == (96, 96)
     assert backbone_for(model, "efficientnet_lite0").input_size == (224, 224)

@@ -80,7 +80,8 @@ def test_silent_progress_logs_failures(capsys, caplog):
 def test_follows_keras_interactive_logging(capsys, caplog):
     keras.config.disable_interactive_logging()
     try:
-        with caplog.at_level(logging.INFO):
+        # absl's logger may carry a level from flags parsed by earlier tests.
+        with caplog.at_level(logging.INFO, logger="absl"):
             progress = ExtractionProgress("train", total=1, skipped=0)
             progress.update(1, 5)
             progress.close()

@@ -6,15 +6,34 @@ Keras backend, and their classes are registered for `keras.models.load_model`).
 The subpackages that need TensorFlow or other heavy libraries (`data`,
 `extraction`, `training`, `export`, ...) load on first use, so that
 `KERAS_BACKEND=jax python -c "import vidattn"` imports no TensorFlow.
-Importing vidattn sets no environment variable.
+Importing vidattn sets no environment variable. Only when this package is
+started as the `vidattn` command (`python -m vidattn`, or the `vidattn`
+script), which imports it before the command-line code runs, does the
+command quiet TensorFlow's start-up notices here, before Keras loads
+TensorFlow (`vidattn.cli.main.quiet_tensorflow`).
 """
 
 import importlib
+import os
+import sys
 
-from vidattn import layers
-from vidattn import losses
-from vidattn import metrics
-from vidattn import models
+
+def _started_as_command():
+    if sys.argv[:1] == ["-m"]:  # `python -m <module>`, being located.
+        argv = list(getattr(sys, "orig_argv", ()))
+        return "-m" in argv and argv[argv.index("-m") + 1 :][:1] == ["vidattn"]
+    return bool(sys.argv) and os.path.basename(sys.argv[0]) == "vidattn"
+
+
+if _started_as_command():
+    from vidattn.cli.main import quiet_tensorflow
+
+    quiet_tensorflow()
+
+from vidattn import layers  # noqa: E402
+from vidattn import losses  # noqa: E402
+from vidattn import metrics  # noqa: E402
+from vidattn import models  # noqa: E402
 
 __version__ = "0.1.0"
 

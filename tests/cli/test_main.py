@@ -1,9 +1,16 @@
 import importlib
+import os
+import subprocess
+import sys
 
 import pytest
 from absl import flags
 
 from vidattn.cli import main
+
+REPO = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+)
 
 
 @pytest.mark.parametrize("name", sorted(main.COMMANDS))
@@ -31,3 +38,55 @@ def test_an_unknown_command_lists_the_commands(monkeypatch, capsys):
     assert "Expected a command. Received: trian" in error
     for name in main.COMMANDS:
         assert f"  {name} " in error
+
+
+def test_help_lists_the_commands_and_succeeds(monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["vidattn", "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        main.run()
+    assert exit_info.value.code == 0
+    output = capsys.readouterr().out
+    for name in main.COMMANDS:
+        assert f"  {name} " in output
+
+
+def test_error_message_drops_tensorflows_graph_context():
+    import tensorflow as tf
+
+    error = tf.errors.InvalidArgumentError(
+        None,
+        None,
+        "/data/train-00000.tfrecord, record 3 (video_id=a): expected "
+        "finite features; received 12 NaN values.\n"
+        "\t [[{{node Assert/AssertGuard/Assert}}]] [Op:IteratorGetNext]",
+    )
+    assert main.error_message(error) == (
+        "/data/train-00000.tfrecord, record 3 (video_id=a): expected finite "
+        "features; received 12 NaN values."
+    )
+    assert main.error_message(FileNotFoundError(2, "No such file", "x")) == (
+        "[Errno 2] No such file: 'x'"
+    )
+
+
+def test_a_users_mistake_is_one_message_without_noise(tmp_path):
+    env = dict(os.environ, PYTHONPATH=REPO)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    process = subprocess.run(
+        [sys.executable, "-m", "vidattn", "evaluate", "--model=m.keras"]
+        + [f"--data={tmp_path / 'nowhere'}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    assert process.returncode == 1
+    assert process.stderr.startswith(
+        "vidattn evaluate: error: Expected a dataset folder with a "
+        "manifest.json"
+    ), process.stderr
+    assert "Traceback" not in process.stderr
+    # TensorFlow's start-up notices stay quiet at the command line.
+    assert "tensorflow" not in process.stderr.replace("vidattn", "")
+    assert len(process.stderr.strip().splitlines()) == 2

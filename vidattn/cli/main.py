@@ -5,10 +5,19 @@ Each command is a module of `vidattn.cli` with two functions:
 for the command that runs, so commands may reuse flag names), and
 `main(argv)`, which parses nothing itself and calls the library. The
 module's docstring is its `--help` text, above the flags.
+
+What a user can get wrong (arguments, data, files: `ValueError`, `OSError`
+and TensorFlow's data errors, which the library raises with the file, the
+record, what was expected and what was received) reaches the command line as
+that message and exit status 1, without a traceback; `--verbosity=1`
+(absl's debug level) shows the traceback too. Anything else is a bug and
+keeps its traceback.
 """
 
 import importlib
+import logging
 import os
+import re
 import sys
 
 from absl import app
@@ -56,6 +65,48 @@ COMMANDS = {
 
 _HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
 
+# What TensorFlow appends to the message of an error raised inside a graph.
+_GRAPH_CONTEXT = re.compile(
+    r"\s*(\[\[\{\{node .*|\[Op:.*|\{\{function_node .*)$"
+)
+
+
+def quiet_tensorflow():
+    """Hides TensorFlow's start-up notices, unless the user asked for them.
+
+    TensorFlow's C++ core prints a dozen lines when it loads (CPU features,
+    CUDA plugins, TensorRT), and its Python logger reports every export step:
+    noise at a command line. Only the command-line entry point calls this,
+    before TensorFlow loads; the library sets nothing.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tensorflow_logger = logging.getLogger("tensorflow")
+    if tensorflow_logger.level == logging.NOTSET:
+        tensorflow_logger.setLevel(logging.ERROR)
+
+
+def expected_errors():
+    """The exception types that report a user's mistake, not a bug."""
+    errors = (ValueError, OSError)
+    tensorflow = sys.modules.get("tensorflow")
+    if tensorflow is not None:
+        errors += (tensorflow.errors.OpError,)
+    return errors
+
+
+def error_message(error):
+    """The message of an expected error, without TensorFlow's graph context."""
+    message = getattr(error, "message", None) or str(error)
+    if isinstance(error, KeyError) or not message:
+        message = repr(error)
+    lines = [
+        line
+        for line in message.strip().splitlines()
+        if not _GRAPH_CONTEXT.match(line)
+    ]
+    text = "\n".join(lines).strip()
+    return _GRAPH_CONTEXT.sub("", text).strip() or type(error).__name__
+
 
 def usage():
     """The list of commands, as `vidattn` without a command prints it."""
@@ -91,8 +142,33 @@ def load_command(name):
     return module
 
 
+def run_command(name, module, argv):
+    """Runs a command's `main`, turning expected errors into messages."""
+    try:
+        return module.main(argv)
+    except expected_errors() as error:
+        if flags.FLAGS["verbosity"].value >= 1:
+            raise
+        print(
+            f"vidattn {name}: error: {error_message(error)}\n"
+            "(--verbosity=1 shows where it happened)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(
+            f"vidattn {name}: interrupted. What was finished is kept: rerun "
+            "the same command to resume.",
+            file=sys.stderr,
+        )
+        sys.exit(130)
+
+
 def run():
     """Runs `vidattn <command> [--flags]` from `sys.argv`."""
+    if len(sys.argv) == 2 and sys.argv[1] in _HELP_FLAGS:
+        print(usage())
+        sys.exit(0)
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         received = sys.argv[1] if len(sys.argv) > 1 else "nothing"
         print(
@@ -101,8 +177,7 @@ def run():
         )
         sys.exit(2)
     name = sys.argv[1]
-    # TensorFlow's C++ start-up notices are noise at a command line.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow()
     sys.argv = [f"vidattn {name}"] + sys.argv[2:]
     module = load_command(name)
 
@@ -111,7 +186,9 @@ def run():
             print(module.__doc__)
         return app.parse_flags_with_usage(argv)
 
-    app.run(module.main, flags_parser=parse_flags)
+    app.run(
+        lambda argv: run_command(name, module, argv), flags_parser=parse_flags
+    )
 
 
 if __name__ == "__main__":

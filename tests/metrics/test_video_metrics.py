@@ -64,3 +64,39 @@ def test_multilabel_scores_skip_classes_without_positives():
     scores = multilabel_scores(probabilities, labels, ["x", "y", "z"])
     assert scores["average_precision"] == {"x": 1.0, "y": 1.0, "z": None}
     assert scores["mean_average_precision"] == 1.0
+
+
+def test_non_finite_probabilities_are_refused():
+    probabilities = np.array([[0.9, 0.1], [np.nan, np.nan], [0.2, np.inf]])
+    with pytest.raises(
+        ValueError, match=r"finite probabilities.*2 of 3 videos.*\[1, 2\]"
+    ):
+        classification_scores(probabilities, [0, 0, 1], ["a", "b"])
+    with pytest.raises(ValueError, match=r"2 of 3 videos.*\[1, 2\]"):
+        multilabel_scores(probabilities, np.eye(2)[[0, 0, 1]], ["a", "b"])
+    with pytest.raises(ValueError, match=r"finite.*1 of 2 windows.*\[1\]"):
+        aggregate_video_predictions([[0.5, 0.5], [np.nan, 0.1]], [0, 1])
+
+
+def test_a_prediction_of_a_class_without_a_name_is_refused():
+    # A 3-class model scored against 2 class names: an IndexError before.
+    probabilities = np.array([[0.1, 0.2, 0.7], [0.8, 0.1, 0.1]])
+    with pytest.raises(
+        ValueError,
+        match=r"shape \(videos, 2\).*2 class names.*Received.*\(2, 3\)",
+    ):
+        classification_scores(probabilities, [0, 1], ["a", "b"])
+    with pytest.raises(ValueError, match=r"\(videos, 2\)"):
+        multilabel_scores(probabilities, np.ones((2, 3)), ["a", "b"])
+
+
+def test_labels_outside_the_classes_are_refused():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(ValueError, match=r"labels in \[0, 2\).*\[2\]"):
+        classification_scores(probabilities, [0, 2], ["a", "b"])
+    with pytest.raises(ValueError, match=r"2 labels.*Received 3"):
+        classification_scores(probabilities, [0, 1, 1], ["a", "b"])
+    with pytest.raises(ValueError, match=r"multi-hot labels of shape \(2, 2\)"):
+        multilabel_scores(probabilities, [[1, 0]], ["a", "b"])
+    with pytest.raises(ValueError, match=r"0 or 1.*rows \[1\]"):
+        multilabel_scores(probabilities, [[1, 0], [2, 0]], ["a", "b"])

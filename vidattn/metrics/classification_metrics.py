@@ -2,11 +2,20 @@
 
 import numpy as np
 
+from vidattn.metrics.prediction_checks import check_class_labels
+from vidattn.metrics.prediction_checks import check_multi_hot_labels
+from vidattn.metrics.prediction_checks import check_probabilities
+
 
 def confusion_matrix(labels, predictions, num_classes):
-    """`matrix[true, predicted]` counts, int64 `(num_classes, num_classes)`."""
-    labels = np.asarray(labels, dtype=np.int64)
-    predictions = np.asarray(predictions, dtype=np.int64)
+    """`matrix[true, predicted]` counts, int64 `(num_classes, num_classes)`.
+
+    Raises:
+        ValueError: if the lengths differ or a class is out of range.
+    """
+    predictions = np.asarray(predictions).reshape(-1)
+    labels = check_class_labels(labels, len(predictions), num_classes)
+    predictions = check_class_labels(predictions, len(predictions), num_classes)
     matrix = np.zeros((num_classes, num_classes), np.int64)
     np.add.at(matrix, (labels, predictions), 1)
     return matrix
@@ -24,9 +33,13 @@ def classification_scores(probabilities, labels, class_names):
         A dict: `"accuracy"`, `"per_class_accuracy"` ({name: accuracy or
         None for a class with no video}), `"confusion_matrix"` (nested list,
         rows are true classes).
+
+    Raises:
+        ValueError: if `probabilities` is not `(videos, len(class_names))`
+            or holds a NaN or inf, or a label is not a class index.
     """
-    probabilities = np.asarray(probabilities)
-    labels = np.asarray(labels, dtype=np.int64)
+    probabilities = check_probabilities(probabilities, len(class_names))
+    labels = check_class_labels(labels, len(probabilities), len(class_names))
     predictions = probabilities.argmax(-1)
     matrix = confusion_matrix(labels, predictions, len(class_names))
     per_class = {}
@@ -70,9 +83,14 @@ def multilabel_scores(probabilities, labels, class_names):
     Returns:
         A dict: `"mean_average_precision"` over the classes with a positive
         video, and `"average_precision"` ({name: AP or None}).
+
+    Raises:
+        ValueError: if `probabilities` is not `(videos, len(class_names))`
+            or holds a NaN or inf, or `labels` is not multi-hot of that
+            shape.
     """
-    probabilities = np.asarray(probabilities)
-    labels = np.asarray(labels)
+    probabilities = check_probabilities(probabilities, len(class_names))
+    labels = check_multi_hot_labels(labels, probabilities.shape)
     per_class = {
         name: average_precision(probabilities[:, index], labels[:, index])
         for index, name in enumerate(class_names)

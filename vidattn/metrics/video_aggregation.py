@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from vidattn.metrics.prediction_checks import check_probabilities
 from vidattn.utils.arguments import check_one_of
 
 AGGREGATIONS = ("mean", "vote")
@@ -28,15 +29,15 @@ def aggregate_video_predictions(
         float64 array `(num_videos, num_classes)`.
 
     Raises:
-        ValueError: on mismatched lengths, an unknown method, or a video with
-            no window.
+        ValueError: on mismatched lengths, a NaN or inf, an unknown method,
+            or a video with no window.
     """
-    window_probabilities = np.asarray(window_probabilities, dtype=np.float64)
+    window_probabilities = check_probabilities(
+        window_probabilities, None, unit="windows"
+    )
     video_index = np.asarray(video_index, dtype=np.int64).reshape(-1)
     check_one_of("method", method, AGGREGATIONS)
-    if window_probabilities.ndim != 2 or len(window_probabilities) != len(
-        video_index
-    ):
+    if len(window_probabilities) != len(video_index):
         raise ValueError(
             "Expected window_probabilities of shape (windows, num_classes) and "
             "video_index of shape (windows,). Received shapes "

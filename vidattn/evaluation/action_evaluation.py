@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from vidattn.data.feature_dataset import FeatureDataset
+from vidattn.evaluation.class_matching import match_classes
 from vidattn.metrics.classification_metrics import classification_scores
 from vidattn.metrics.classification_metrics import multilabel_scores
 from vidattn.metrics.video_aggregation import aggregate_video_predictions
@@ -16,6 +17,80 @@ AGGREGATION_TEXT = {
     "vote": "mean of the per-step probabilities over each window, then a "
     "majority vote of the video's windows",
 }
+
+# How many names (videos, weights) a message lists.
+_SHOWN = 5
+
+
+def _some(names):
+    more = len(names) - _SHOWN
+    return ", ".join(names[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def _non_finite_weights(model):
+    return [
+        weight.path
+        for weight in model.weights
+        if not np.isfinite(keras.ops.convert_to_numpy(weight.value)).all()
+    ]
+
+
+def _check_finite(model, data, window_probabilities, video_index):
+    """Refuses NaN or inf window predictions, naming videos and a cause."""
+    finite = np.isfinite(window_probabilities).all(axis=1)
+    if finite.all():
+        return
+    videos = np.unique(video_index[~finite])
+    listed = _some([data.video_ids[index] for index in videos])
+    weights = _non_finite_weights(model)
+    if weights:
+        cause = (
+            f"The model has NaN or inf in {len(weights)} of its "
+            f"{len(model.weights)} weights ({_some(weights)}): the "
+            "training that wrote it diverged (too high a learning rate, "
+            "non-finite features, or mixed_float16 without loss scaling). "
+            "Evaluate a model saved before it diverged."
+        )
+    else:
+        cause = (
+            "The model's weights are finite: the likely causes are "
+            "non-finite or extreme features in these videos, or a reduced "
+            "precision that overflows."
+        )
+    raise ValueError(
+        "Expected finite predictions from the model. Received NaN or inf in "
+        f"{int((~finite).sum())} of {len(finite)} windows, in {len(videos)} "
+        f"of {len(data.video_ids)} videos of {data.directory}: {listed}. "
+        + cause
+    )
+
+
+def _check_features(model, data, model_path):
+    """Refuses data of other features than the model was trained on."""
+    metadata = getattr(model, "feature_metadata", None) or {}
+    for name in ("backbone", "layer"):
+        expected = metadata.get(name)
+        if expected is not None and expected != getattr(data, name):
+            raise ValueError(
+                f"Expected features of the {name} the model {model_path} "
+                f"was trained on ({name}={expected!r}). Received "
+                f"{name}={getattr(data, name)!r} in {data.directory}."
+            )
+    if not getattr(model, "built", False) or not hasattr(
+        model, "input_spec_shape"
+    ):
+        return
+    expected = tuple(model.input_spec_shape())
+    received = (data.grid_size, data.grid_size, data.channels)
+    if expected != received:
+        raise ValueError(
+            f"The model {model_path} reads "
+            f"{'x'.join(map(str, expected))} features (K x K x channels); "
+            f"the data in {data.directory} hold "
+            f"{'x'.join(map(str, received))} features ({data.backbone}, "
+            f"{data.layer}). Expected features of the backbone and layer "
+            "the model was trained on."
+        )
 
 
 def predict_videos(
@@ -42,7 +117,12 @@ def predict_videos(
 
     Returns:
         `(video_probabilities (videos, classes), video_labels)`: labels are
-        int `(videos,)` or multi-hot `(videos, classes)`.
+        int `(videos,)` or multi-hot `(videos, classes)`, as the data store
+        them.
+
+    Raises:
+        ValueError: if a window's prediction holds a NaN or inf, naming the
+            videos (a few) and how many, with the likely cause.
     """
     probabilities, video_index = [], []
     labels = {}
@@ -56,9 +136,12 @@ def predict_videos(
         video_index.append(indices)
         for index, value in zip(indices, label.numpy()):
             labels.setdefault(int(index), value)
+    probabilities = np.concatenate(probabilities)
+    video_index = np.concatenate(video_index)
+    _check_finite(model, data, probabilities, video_index)
     video_probabilities = aggregate_video_predictions(
-        np.concatenate(probabilities),
-        np.concatenate(video_index),
+        probabilities,
+        video_index,
         num_videos=len(data.video_ids),
         method=aggregation,
     )
@@ -77,9 +160,14 @@ def evaluate_action_model(
 ):
     """Scores a saved model under the thesis's protocol, stated beside it.
 
-    The classes are named by the model's `class_names` when it has them
-    (models trained by `vidattn.training.train_action_model` do), else by
-    the dataset's.
+    The scores are over the model's classes: the data's labels are matched
+    to the model's `class_names` by name (models trained by
+    `vidattn.training.train_action_model` carry them). Data of a subset of
+    the model's classes are scored over all of them (the classes without
+    videos have no per-class score, and a video predicted as one of them
+    counts as wrong); a data class the model does not know is refused. A
+    model without class names is read in the data's order, and must have
+    as many classes.
 
     Args:
         model_path: str. A `.keras` action model.
@@ -92,10 +180,23 @@ def evaluate_action_model(
         A dict: `"protocol"` (fps, window, stride, aggregation, counts),
         `"scores"` (accuracy, per-class accuracy and confusion matrix; or
         per-class AP and mAP for multi-label data), `"video_ids"`,
-        `"predictions"` (video probabilities) and `"class_names"`.
+        `"predictions"` (video probabilities), `"class_names"` (the
+        model's) and `"classes_missing_from_data"` (those of the model's
+        classes that the data do not list).
+
+    Raises:
+        ValueError: if the data are unlabelled, of classes or features the
+            model was not trained on, or a prediction is not finite.
     """
     data = FeatureDataset(data_dir)
+    if not data.class_names:
+        raise ValueError(
+            f"Expected labelled data to score. Received {data.directory}, "
+            "whose manifest lists no classes."
+        )
     model = keras.models.load_model(model_path)
+    class_names, data_to_model = match_classes(model, data, model_path)
+    _check_features(model, data, model_path)
     video_probabilities, video_labels = predict_videos(
         model,
         data,
@@ -105,15 +206,15 @@ def evaluate_action_model(
         aggregation=aggregation,
         batch_size=batch_size,
     )
-    class_names = list(getattr(model, "class_names", None) or data.class_names)
     if data.multi_label:
-        scores = multilabel_scores(
-            video_probabilities, video_labels, class_names
-        )
+        labels = np.zeros((len(video_labels), len(class_names)), bool)
+        labels[:, data_to_model] = video_labels
+        scores = multilabel_scores(video_probabilities, labels, class_names)
     else:
         scores = classification_scores(
-            video_probabilities, video_labels, class_names
+            video_probabilities, data_to_model[video_labels], class_names
         )
+    known = {class_names[index] for index in data_to_model}
     return {
         "protocol": {
             "data": os.path.abspath(data_dir),
@@ -133,6 +234,9 @@ def evaluate_action_model(
         },
         "scores": scores,
         "class_names": class_names,
+        "classes_missing_from_data": [
+            name for name in class_names if name not in known
+        ],
         "video_ids": list(data.video_ids),
         "predictions": video_probabilities.tolist(),
     }

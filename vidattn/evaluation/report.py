@@ -23,6 +23,11 @@ def format_report(report):
         f"{protocol['fps']} fps (stored at {protocol['stored_fps']} fps), "
         f"stride {protocol['stride']}; {protocol['aggregation']}",
     ]
+    missing = report.get("classes_missing_from_data")
+    if missing:
+        lines.append(
+            "  model classes missing from the data: " + ", ".join(missing)
+        )
     if "accuracy" in scores:
         lines.append(f"  accuracy: {scores['accuracy']:.4f}")
         lines.append("  per-class accuracy:")

@@ -14,6 +14,8 @@ from vidattn.models.action_model_factory import build_action_model
 from vidattn.training.attention_image_logger import AttentionImageLogger
 from vidattn.training.best_model_checkpoint import BestModelCheckpoint
 from vidattn.training.epoch_seeding import EpochSeeding
+from vidattn.training.stop_on_non_finite_loss import StopOnNonFiniteLoss
+from vidattn.training.window_padding import report_window_padding
 from vidattn.utils.atomic_write import atomic_output_path
 
 BACKUP_FOLDER = "backup"
@@ -80,21 +82,52 @@ def _resume_note(first_epoch, epochs):
     return ""
 
 
+# What a model trained on a dataset depends on, as config.json keeps it.
+def _data_description(data):
+    return {
+        "class_names": list(data.class_names),
+        "multi_label": data.multi_label,
+        "backbone": data.backbone,
+        "layer": data.layer,
+        "feature_shape": [data.grid_size, data.grid_size, data.channels],
+    }
+
+
 def _check_compatible(train, validation):
-    for name in (
-        "class_names",
-        "grid_size",
-        "channels",
-        "multi_label",
-        "backbone",
-        "layer",
-    ):
-        if getattr(train, name) != getattr(validation, name):
+    expected = _data_description(train)
+    for name, value in _data_description(validation).items():
+        if value != expected[name]:
             raise ValueError(
-                f"Expected the validation data to match the training data's "
-                f"{name}={getattr(train, name)!r}. Received "
-                f"{getattr(validation, name)!r} in {validation.directory}."
+                f"Expected training and validation data of the same "
+                f"features and classes. The training data ({train.directory})"
+                f" and the validation data ({validation.directory}) disagree "
+                f"on {name}: {expected[name]!r} and {value!r}."
             )
+
+
+def _check_resumable(previous, train, config_path):
+    # A run resumed on other data would go on training its weights under
+    # other classes or features.
+    for name, value in _data_description(train).items():
+        if name in previous and previous[name] != value:
+            raise ValueError(
+                f"Expected training data like the run's to resume it: "
+                f"{config_path} has {name}={previous[name]!r}. Received "
+                f"{name}={value!r} in {train.directory}. Use a new output "
+                "folder for a run on other data."
+            )
+
+
+def _best_record(output_dir):
+    # best.json is written after best.keras: both, or no best model.
+    path = os.path.join(output_dir, "best.json")
+    if not (
+        os.path.exists(path)
+        and os.path.exists(os.path.join(output_dir, BEST_MODEL))
+    ):
+        return None
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
 
 
 def train_action_model(
@@ -121,13 +154,24 @@ def train_action_model(
         verbose: Keras `fit` verbosity.
         callbacks: extra Keras callbacks.
 
+    A loss or weight that becomes NaN or inf stops the run with
+    `vidattn.training.NonFiniteLossError`, before anything of that epoch is
+    saved: the backup, `best.keras` and `history.csv` keep the last finite
+    epoch and no `final.keras` is written. A non-finite validation loss is
+    never chosen as the best. Videos shorter than a window (their window
+    repeats the last frame) are reported once per dataset, with the
+    figures.
+
     Returns:
-        A dict with the paths written, the epochs run in this call and the
-        final history.
+        A dict with the paths written (`"best_model"` is `None` when no
+        best model was written; `"best"` is its `best.json` record), the
+        epochs run in this call and the final history.
 
     Raises:
-        ValueError: if the two datasets disagree or the folder holds the run
-            of another configuration.
+        ValueError: if the two datasets disagree, the folder holds the run
+            of another configuration or of other data.
+        vidattn.training.NonFiniteLossError: (a `ValueError`) if the loss
+            or the weights stop being finite.
     """
     os.makedirs(output_dir, exist_ok=True)
     config_path = os.path.join(output_dir, CONFIG_FILE)
@@ -148,15 +192,12 @@ def train_action_model(
                 "resume it. Received different values (saved, given): "
                 f"{changed}. Use a new --output_dir for a new run."
             )
+        _check_resumable(previous, train, config_path)
     config.save(
         config_path,
         train_data=os.path.abspath(train_dir),
         validation_data=os.path.abspath(validation_dir),
-        class_names=list(train.class_names),
-        multi_label=train.multi_label,
-        backbone=train.backbone,
-        layer=train.layer,
-        feature_shape=[train.grid_size, train.grid_size, train.channels],
+        **_data_description(train),
     )
 
     keras.mixed_precision.set_global_policy(config.precision)
@@ -178,6 +219,7 @@ def train_action_model(
             + _resume_note(first_epoch, config.epochs),
             flush=True,
         )
+    report_window_padding(train, validation, config.window, config.fps, verbose)
     # One pipeline per remaining epoch, shuffled by (seed, epoch).
     epochs_data = [
         train.windows(
@@ -227,6 +269,13 @@ def train_action_model(
         model.compile(optimizer=optimizer, jit_compile=config.jit_compile)
 
     run_callbacks = [
+        # First, so that nothing after it saves a non-finite epoch.
+        StopOnNonFiniteLoss(
+            advice=f"Nothing from this epoch on was saved in {output_dir}. "
+            "Rerunning the same command resumes from the last finished "
+            "epoch and diverges again: start a new run (another output "
+            "folder) with a lower learning rate, or with the data fixed."
+        ),
         EpochSeeding(config.seed),
         # The backup outlives a finished run, so that rerunning the command
         # finds the run done (or extends it when --epochs grew) instead of
@@ -264,14 +313,23 @@ def train_action_model(
             validation_data=validation_data,
             callbacks=run_callbacks,
             verbose=verbose,
+            # The data of each epoch are shuffled already, by (seed, epoch).
+            shuffle=False,
         ).history
     final_path = os.path.join(output_dir, FINAL_MODEL)
+    if not history and not os.path.exists(final_path):
+        # A finished run killed before its final model: the trained weights
+        # are in the backup (fit, which restores them, did not run).
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(os.path.join(backup_dir, "latest.weights.h5"))
     if history or not os.path.exists(final_path):
         with atomic_output_path(final_path, suffix=".keras") as temporary:
             model.save(temporary)
+    best = _best_record(output_dir)
     return {
         "output_dir": output_dir,
-        "best_model": os.path.join(output_dir, BEST_MODEL),
+        "best_model": os.path.join(output_dir, BEST_MODEL) if best else None,
+        "best": best,
         "final_model": final_path,
         "resumed_from_epoch": first_epoch,
         "history": history,

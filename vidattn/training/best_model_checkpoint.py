@@ -16,7 +16,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
     kill never leaves a half-written checkpoint; `best.json` beside it
     records the epoch and value, and a resumed run starts from that value
     instead of forgetting it (which would let a worse epoch overwrite a
-    better model).
+    better model). A NaN or infinite value is never an improvement: a
+    diverged model is not kept as the best.
 
     Args:
         path: str. The `.keras` file of the best model.
@@ -41,6 +42,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
                 self.best = record["value"]
 
     def _improved(self, value):
+        if not math.isfinite(value):
+            return False
         return value < self.best if self.mode == "min" else value > self.best
 
     def on_epoch_end(self, epoch, logs=None):
@@ -51,7 +54,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
                 f"choose the best model. Received: {sorted(logs or {})}. Pass "
                 "validation data."
             )
-        if not self._improved(value):
+        if not self._improved(float(value)):
             return
         self.best = float(value)
         with atomic_output_path(self.path, suffix=".keras") as temporary:

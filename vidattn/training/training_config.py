@@ -9,12 +9,23 @@ from vidattn.models.action_model_factory import action_model_hyperparameters
 from vidattn.models.action_model_factory import (
     check_action_model_hyperparameters,
 )
+from vidattn.utils.arguments import check_non_negative_int
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
 from vidattn.utils.arguments import check_positive_number
 from vidattn.utils.atomic_write import write_json_atomically
 
 MODELS = ACTION_MODELS
+POSITIVE_INTS = (
+    "units",
+    "num_layers",
+    "window",
+    "stride",
+    "batch_size",
+    "epochs",
+    "shuffle_buffer",
+)
+NON_NEGATIVE_INTS = ("seed", "attention_images")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
@@ -82,16 +93,12 @@ class TrainingConfig:
             ("attention", ATTENTION_FORMS),
         ):
             check_one_of(name, getattr(self, name), allowed)
-        for name in (
-            "units",
-            "num_layers",
-            "window",
-            "stride",
-            "batch_size",
-            "epochs",
-        ):
+        for name in POSITIVE_INTS:
             check_positive_int(name, getattr(self, name))
+        for name in NON_NEGATIVE_INTS:
+            check_non_negative_int(name, getattr(self, name))
         check_positive_number("fps", self.fps, allow_none=True)
+        check_positive_number("learning_rate", self.learning_rate)
         # A baseline given an attention penalty fails here, before the run.
         check_action_model_hyperparameters(
             self.model, **self.model_hyperparameters()

@@ -2,6 +2,7 @@ import os
 
 import keras
 import keras_tuner
+import numpy as np
 import pytest
 
 import vidattn
@@ -83,3 +84,59 @@ def test_a_search_runs_resumes_and_saves_the_best_model(tmp_path):
     again = run_search(train, validation, **options)
     assert len(again["tuner"].oracle.trials) == 2
     assert again["hyperparameters"] == best["hyperparameters"]
+
+
+class DivergedHyperModel(ActionHyperModel):
+    """Every trial's model starts with NaN weights, as a diverged one."""
+
+    def build(self, hp):
+        model = super().build(hp)
+        weight = model.trainable_weights[0]
+        weight.assign(np.full(weight.shape, np.nan, "float32"))
+        return model
+
+
+@pytest.mark.parametrize(
+    "max_trials", [1, pytest.param(3, marks=pytest.mark.slow)]
+)
+def test_a_search_whose_trials_all_diverge_is_refused(
+    tmp_path, monkeypatch, max_trials
+):
+    # One failed trial, or three (keras-tuner's limit of failures in a row).
+    monkeypatch.setattr(
+        "vidattn.tuning.search.ActionHyperModel", DivergedHyperModel
+    )
+    data = vidattn.data.FeatureDataset(
+        write_split(
+            tmp_path / "train",
+            generate_moving_region_videos(4, frames=4, seed=1),
+            "train",
+        )
+    )
+    with pytest.raises(ValueError) as error:
+        run_search(
+            data,
+            data,
+            directory=str(tmp_path / "search"),
+            max_trials=max_trials,
+            epochs=1,
+            window=4,
+            batch_size=4,
+            depths=(1,),
+            widths=(4,),
+            penalties=(0.0,),
+            verbose=0,
+        )
+    message = str(error.value)
+    assert f"{max_trials} diverged trials and 0 finished" in message
+    assert "non-finite training loss (nan) at epoch 1 of 1, batch 1" in (
+        message
+    )
+    assert not os.path.exists(
+        tmp_path / "search" / "action_model" / "best.keras"
+    )
+
+
+def test_the_search_space_is_checked_at_once(tmp_path):
+    with pytest.raises(ValueError, match=r"depths\[1\]=0"):
+        run_search(None, None, str(tmp_path), depths=(1, 0))

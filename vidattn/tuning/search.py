@@ -5,8 +5,13 @@ import os
 import keras_tuner
 
 from vidattn.training.action_training import feature_metadata
+from vidattn.training.non_finite_loss_error import NonFiniteLossError
+from vidattn.training.stop_on_non_finite_loss import StopOnNonFiniteLoss
+from vidattn.training.window_padding import report_window_padding
 from vidattn.tuning.action_hypermodel import ActionHyperModel
+from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_one_of
+from vidattn.utils.arguments import check_positive_int
 from vidattn.utils.atomic_write import atomic_output_path
 
 TUNERS = {
@@ -14,6 +19,55 @@ TUNERS = {
     "hyperband": keras_tuner.Hyperband,
     "bayesian": keras_tuner.BayesianOptimization,
 }
+
+
+def _check_values(name, values, check):
+    values = list(values)
+    if not values:
+        raise ValueError(
+            f"Expected at least one value in `{name}`. Received none."
+        )
+    return [
+        check(f"{name}[{index}]", value) for index, value in enumerate(values)
+    ]
+
+
+def _last_line(message):
+    lines = (message or "").strip().splitlines()
+    return lines[-1] if lines else "no message"
+
+
+def _check_trials(search, folder, error=None):
+    """Refuses a search without a finished trial, naming why trials failed.
+
+    keras-tuner keeps going past failed trials and, when none finished,
+    still returns one of them as the best. Trials that diverged (the
+    search's `StopOnNonFiniteLoss`) are a user's problem, reported as a
+    `ValueError`; any other failure is re-raised as keras-tuner reports it.
+    """
+    trials = search.oracle.trials.values()
+    failed = [trial for trial in trials if trial.status == "FAILED"]
+    finished = [trial for trial in trials if trial.status == "COMPLETED"]
+    if error is None and finished:
+        return
+    diverged = [
+        trial
+        for trial in failed
+        if NonFiniteLossError.__name__ in (trial.message or "")
+    ]
+    if failed and len(diverged) == len(failed):
+        last = _last_line(diverged[-1].message).split(": ", 1)[-1]
+        raise ValueError(
+            f"Expected a trial that trains with finite losses. Received "
+            f"{len(diverged)} diverged trials and {len(finished)} finished "
+            f"in {folder}; the last: {last}"
+        ) from error
+    if error is not None:
+        raise error
+    raise RuntimeError(
+        f"No trial of the search in {folder} finished. The last failure: "
+        + (failed[-1].message if failed else "none")
+    )
 
 
 def run_search(
@@ -54,9 +108,16 @@ def run_search(
         search's folder) and `"tuner"`.
 
     Raises:
-        ValueError: if `tuner` is not one of the three.
+        ValueError: if an argument is out of range, or no trial trained
+            with finite losses (a trial whose loss becomes NaN or inf
+            stops, fails and is never chosen).
     """
     check_one_of("tuner", tuner, tuple(TUNERS))
+    check_positive_int("max_trials", max_trials)
+    check_positive_int("epochs", epochs)
+    depths = _check_values("depths", depths, check_positive_int)
+    widths = _check_values("widths", widths, check_positive_int)
+    penalties = _check_values("penalties", penalties, check_non_negative_number)
     hypermodel = ActionHyperModel(
         len(train.class_names),
         window,
@@ -81,17 +142,25 @@ def run_search(
     else:
         search = TUNERS[tuner](hypermodel, max_trials=max_trials, **options)
     window_options = dict(window_length=window, target_fps=fps, stride=stride)
-    search.search(
-        train.windows(batch_size, seed=seed, **window_options),
-        validation_data=validation.windows(
-            batch_size, shuffle=False, **window_options
-        ),
-        epochs=epochs,
-        verbose=verbose,
-    )
+    report_window_padding(train, validation, window, fps, verbose)
+    folder = os.path.join(directory, project_name)
+    try:
+        search.search(
+            train.windows(batch_size, seed=seed, **window_options),
+            validation_data=validation.windows(
+                batch_size, shuffle=False, **window_options
+            ),
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=[StopOnNonFiniteLoss()],
+        )
+    except RuntimeError as error:
+        # keras-tuner's "Number of consecutive failures exceeded the limit".
+        _check_trials(search, folder, error)
+    _check_trials(search, folder)
     best_hyperparameters = search.get_best_hyperparameters(1)[0]
     model = search.get_best_models(1)[0]
-    model_path = os.path.join(directory, project_name, "best.keras")
+    model_path = os.path.join(folder, "best.keras")
     with atomic_output_path(model_path, suffix=".keras") as temporary:
         model.save(temporary)
     return {

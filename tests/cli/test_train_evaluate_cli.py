@@ -10,6 +10,7 @@ import pytest
 from tests.fixtures.feature_datasets import write_split
 from vidattn.datasets.moving_region import generate_moving_region_videos
 
+NAMES = [f"class_{index}" for index in range(4)]
 REPO = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 )
@@ -121,3 +122,83 @@ def test_missing_required_flags_are_named():
     result = run("train")
     assert result.returncode != 0
     assert "--train_data" in result.stderr
+
+
+def test_a_diverging_run_exits_1_with_one_message_and_no_best_model(
+    datasets, tmp_path
+):
+    train_dir, test_dir = datasets
+    result = run(
+        "train",
+        f"--train_data={train_dir}",
+        f"--validation_data={test_dir}",
+        f"--output_dir={tmp_path / 'run'}",
+        "--units=8",
+        "--num_layers=1",
+        "--window=6",
+        "--stride=2",
+        "--batch_size=16",
+        "--epochs=2",
+        "--attention_images=0",
+        "--learning_rate=1e30",
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    # The training or the validation loss, whichever is NaN or inf first.
+    assert "vidattn train: error: Training stopped: non-finite " in (
+        result.stderr
+    )
+    assert " at epoch 1 of 2" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Best model" not in result.stdout
+    written = os.listdir(tmp_path / "run")
+    assert "best.keras" not in written and "final.keras" not in written
+
+
+def test_evaluate_refuses_a_diverged_model_and_speaks_of_flags(
+    datasets, tmp_path
+):
+    import keras
+    import numpy as np
+
+    from vidattn.models import build_action_model
+
+    _, test_dir = datasets
+    model = build_action_model(
+        "attention", 4, units=8, num_layers=1, class_names=NAMES
+    )
+    model(np.zeros((1, 6, 4, 4, 32), "float32"))
+    for weight in model.weights:
+        weight.assign(np.full(weight.shape, np.nan, weight.dtype))
+    model.save(tmp_path / "diverged.keras")
+    keras.backend.clear_session()
+    result = run(
+        "evaluate",
+        f"--model={tmp_path / 'diverged.keras'}",
+        f"--data={test_dir}",
+        "--window=6",
+    )
+    # Before: accuracy of the NaN predictions, read as class 0, exit 0.
+    assert result.returncode == 1
+    assert "vidattn evaluate: error: Expected finite predictions" in (
+        result.stderr
+    )
+    assert "in 20 of 20 videos" in result.stderr
+    assert "accuracy" not in result.stdout
+
+    uneven = write_split(
+        tmp_path / "uneven",
+        generate_moving_region_videos(2, frames=6, seed=1),
+        "test",
+        stored_fps=None,
+    )
+    result = run(
+        "evaluate",
+        f"--model={tmp_path / 'diverged.keras'}",
+        f"--data={uneven}",
+        "--window=6",
+        "--fps=5",
+    )
+    # Before: "... Use target_fps=None."
+    assert result.returncode == 1
+    assert "Received: --fps=5. Leave --fps out." in result.stderr
+    assert "target_fps" not in result.stderr

@@ -7,6 +7,7 @@ from absl import flags
 from vidattn.layers.soft_attention_lstm_cell import ATTENTION_FORMS
 from vidattn.training import training_config
 from vidattn.training.training_config import TrainingConfig
+from vidattn.utils.arguments import check_positive_number
 
 CHOICES = {
     "model": training_config.MODELS,
@@ -73,7 +74,15 @@ def define_training_flags():
         elif isinstance(default, bool):
             flags.DEFINE_boolean(name, default, help_text)
         elif isinstance(default, int):
-            flags.DEFINE_integer(name, default, help_text)
+            # Out of range is a flags error that names the flag.
+            lower_bound = None
+            if name in training_config.POSITIVE_INTS:
+                lower_bound = 1
+            elif name in training_config.NON_NEGATIVE_INTS:
+                lower_bound = 0
+            flags.DEFINE_integer(
+                name, default, help_text, lower_bound=lower_bound
+            )
         else:
             flags.DEFINE_float(name, default, help_text)
 
@@ -84,3 +93,48 @@ def training_config_from_flags():
         for field in dataclasses.fields(TrainingConfig)
     }
     return TrainingConfig(**values)
+
+
+def check_fps_flag(fps, *directories):
+    """Checks `--fps` against each dataset folder, in the flag's words.
+
+    The library names the argument (`target_fps`); a user of a command
+    passed `--fps`, so the command checks the frame rate first.
+
+    Args:
+        fps: the `--fps` value, or `None` (nothing to check).
+        *directories: dataset folders the windows are taken from.
+
+    Raises:
+        ValueError: if `--fps` is not a positive number, or a dataset
+            cannot give windows at that rate.
+    """
+    if fps is None:
+        return
+    check_positive_number("--fps", fps)
+    from vidattn.data.feature_dataset import FeatureDataset
+
+    for directory in directories:
+        data = FeatureDataset(directory, verify_checksums=False)
+        if data.stored_fps is None:
+            raise ValueError(
+                f"Expected no --fps for {data.directory}: its frames are "
+                "not evenly spaced in time (its manifest has stored_fps "
+                "null), so windows take the stored frames as they are. "
+                f"Received: --fps={fps:g}. Leave --fps out."
+            )
+        try:
+            data.frame_skip(fps)
+        except ValueError:
+            rates = sorted(
+                {float(f"{data.stored_fps / skip:.4g}") for skip in (1, 2, 3)},
+                reverse=True,
+            )
+            raise ValueError(
+                f"Expected --fps to divide the stored frame rate of "
+                f"{data.directory} ({data.stored_fps:g} fps) into whole "
+                f"frames, such as --fps {rates[0]:g}, {rates[1]:g} or "
+                f"{rates[2]:g}."
+                f" Received: --fps={fps:g} (one frame every "
+                f"{data.stored_fps / fps:.3g} stored frames)."
+            ) from None

@@ -2,12 +2,18 @@
 
 Rerun the same command after a crash or a kill to resume from the last
 finished epoch. `--flagfile=run.flags` reads flags from a file.
+
+A loss that becomes NaN or inf stops the run with a message naming the
+epoch and batch (exit status 1); the run's folder keeps its last finite
+epoch, and no final model is written.
 """
 
 import os
+import sys
 
 from absl import flags
 
+from vidattn.cli.config_flags import check_fps_flag
 from vidattn.cli.config_flags import define_data_flags
 from vidattn.cli.config_flags import define_training_flags
 from vidattn.cli.config_flags import training_config_from_flags
@@ -29,6 +35,7 @@ def main(argv):
     del argv
     from vidattn.training import train_action_model
 
+    check_fps_flag(FLAGS.fps, FLAGS.train_data, FLAGS.validation_data)
     config = training_config_from_flags()
     summary = train_action_model(
         config,
@@ -39,7 +46,23 @@ def main(argv):
     )
     if summary["resumed_from_epoch"] and summary["history"]:
         print(f"Resumed from epoch {summary['resumed_from_epoch']}.")
-    print(f"Best model (validation loss): {summary['best_model']}")
+    best = summary["best"]
+    if best is not None:
+        print(
+            f"Best model (validation loss {best['value']:.4f}, epoch "
+            f"{best['epoch']}): {summary['best_model']}"
+        )
     print(f"Final model: {summary['final_model']}")
     logs = os.path.join(FLAGS.output_dir, "logs")
     print(f"TensorBoard: tensorboard --logdir {logs}")
+    if best is None:
+        # Training stops on a non-finite validation loss, so every epoch
+        # had a finite one: the files were removed after the run.
+        print(
+            f"vidattn train: no best model in {FLAGS.output_dir}: "
+            "best.keras or best.json is missing (removed after the run?). "
+            "Train again in a new --output_dir.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -17,6 +17,7 @@ best model is saved as `best.keras` there; its hyperparameters are printed.
 
 from absl import flags
 
+from vidattn.cli.config_flags import check_fps_flag
 from vidattn.cli.config_flags import define_data_flags
 
 FLAGS = flags.FLAGS
@@ -35,14 +36,21 @@ def define_flags():
         ["random", "hyperband", "bayesian"],
         "The search algorithm.",
     )
-    flags.DEFINE_integer("max_trials", 20, "Trials (random and bayesian).")
     flags.DEFINE_integer(
-        "epochs", 5, "Epochs per trial (at most, for hyperband)."
+        "max_trials", 20, "Trials (random and bayesian).", lower_bound=1
     )
-    flags.DEFINE_integer("window", 30, "Frames per window.")
-    flags.DEFINE_integer("stride", 1, "Stored frames between window starts.")
+    flags.DEFINE_integer(
+        "epochs",
+        5,
+        "Epochs per trial (at most, for hyperband).",
+        lower_bound=1,
+    )
+    flags.DEFINE_integer("window", 30, "Frames per window.", lower_bound=1)
+    flags.DEFINE_integer(
+        "stride", 1, "Stored frames between window starts.", lower_bound=1
+    )
     flags.DEFINE_float("fps", None, "Frame rate of the windows.")
-    flags.DEFINE_integer("batch_size", 32, "Windows per batch.")
+    flags.DEFINE_integer("batch_size", 32, "Windows per batch.", lower_bound=1)
     flags.DEFINE_list("depths", ["1", "2", "3"], "LSTM depths searched.")
     flags.DEFINE_list(
         "widths", ["128", "256", "512", "1024"], "LSTM widths searched."
@@ -53,11 +61,22 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed of the search.")
 
 
+def _list_flag(name, convert, kind):
+    try:
+        return [convert(value) for value in FLAGS[name].value]
+    except ValueError:
+        raise ValueError(
+            f"Expected --{name} to be a comma-separated list of {kind}. "
+            f"Received: --{name}={','.join(FLAGS[name].value)}"
+        ) from None
+
+
 def main(argv):
     del argv
     from vidattn.data.feature_dataset import FeatureDataset
     from vidattn.tuning import run_search
 
+    check_fps_flag(FLAGS.fps, FLAGS.train_data, FLAGS.validation_data)
     best = run_search(
         FeatureDataset(FLAGS.train_data),
         FeatureDataset(FLAGS.validation_data),
@@ -70,9 +89,9 @@ def main(argv):
         stride=FLAGS.stride,
         fps=FLAGS.fps,
         batch_size=FLAGS.batch_size,
-        depths=[int(d) for d in FLAGS.depths],
-        widths=[int(w) for w in FLAGS.widths],
-        penalties=[float(p) for p in FLAGS.penalties],
+        depths=_list_flag("depths", int, "integers"),
+        widths=_list_flag("widths", int, "integers"),
+        penalties=_list_flag("penalties", float, "numbers"),
         seed=FLAGS.seed,
     )
     print("Best hyperparameters:", best["hyperparameters"])

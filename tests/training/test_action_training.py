@@ -433,6 +433,14 @@ def test_the_folder_that_disagrees_is_named(tmp_path):
     assert f"validation data ({other_layer})" in message
     assert "layer: 'moving_region' and 'block_6'" in message
     assert not os.path.exists(tmp_path / "run" / "config.json")
+    # Windows of the stored frames would have another rate in each.
+    uneven = write_split(
+        tmp_path / "uneven", videos, "validation", stored_fps=None
+    )
+    with pytest.raises(ValueError, match="stored_fps: 10.0 and None"):
+        train_action_model(
+            small_config(), train, uneven, tmp_path / "run", verbose=0
+        )
 
 
 def test_resuming_on_data_of_other_classes_is_refused(tmp_path):

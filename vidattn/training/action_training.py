@@ -93,9 +93,14 @@ def _data_description(data):
     }
 
 
-def _check_compatible(train, validation):
+def _check_compatible(train, validation, fps):
     expected = _data_description(train)
-    for name, value in _data_description(validation).items():
+    received = _data_description(validation)
+    if fps is None:
+        # Windows of the stored frames: the same rate only if both agree.
+        expected["stored_fps"] = train.stored_fps
+        received["stored_fps"] = validation.stored_fps
+    for name, value in received.items():
         if value != expected[name]:
             raise ValueError(
                 f"Expected training and validation data of the same "
@@ -177,7 +182,7 @@ def train_action_model(
     config_path = os.path.join(output_dir, CONFIG_FILE)
     train = FeatureDataset(train_dir)
     validation = FeatureDataset(validation_dir)
-    _check_compatible(train, validation)
+    _check_compatible(train, validation, config.fps)
     if os.path.exists(config_path):
         with open(config_path, encoding="utf-8") as file:
             previous = json.load(file)

@@ -305,6 +305,7 @@ class ShardWriter:
         sampling=None,
         stored_fps=None,
         source_fps=0.0,
+        partial=False,
     ):
         """Validates one video and appends it to the current shard.
 
@@ -323,6 +324,8 @@ class ShardWriter:
                 when the writer has none.
             source_fps: float. Frame rate of the source video, 0 if
                 unknown. Defaults to `0.0`.
+            partial: bool. Whether the source decoded only in part (see
+                the records' `partial` field). Defaults to `False`.
 
         Raises:
             ValueError: if the video is invalid (see
@@ -381,6 +384,7 @@ class ShardWriter:
             multi_label=self.multi_label,
             captions=captions,
             dtype=self.dtype,
+            partial=partial,
         )
         if self._current is None:
             self._start_shard()

@@ -33,6 +33,7 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """Defines the flags of this command."""
+    from vidattn.data.importers import SPLITS
     from vidattn.data.importers import get_importer
     from vidattn.data.importers import importer_names
 
@@ -182,6 +183,11 @@ def define_flags():
         "--noverify_checksums checks their sizes only.",
     )
 
+    flags.register_validator(
+        "splits",
+        lambda splits: splits is None or set(splits) <= set(SPLITS),
+        message=f"--splits takes {', '.join(SPLITS)}.",
+    )
     flags.mark_flags_as_mutual_exclusive(["dataset", "index"], required=True)
     flags.mark_flags_as_mutual_exclusive(["fps", "evenly_spaced"])
     flags.mark_flag_as_required("output_dir")

@@ -9,8 +9,7 @@ import pytest
 
 from vidattn.utils import FolderLock
 from vidattn.utils import FolderLockedError
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from vidattn.utils import folder_lock
 
 
 def test_a_second_lock_is_refused_until_the_first_is_released(tmp_path):
@@ -32,17 +31,20 @@ def test_a_second_lock_is_refused_until_the_first_is_released(tmp_path):
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
+    # The module alone, without the package (and Keras) behind it.
     script = textwrap.dedent(
         """
-        import os, signal, sys
-        from vidattn.utils import FolderLock
-        FolderLock(sys.argv[1]).acquire()
+        import importlib.util, os, signal, sys
+        spec = importlib.util.spec_from_file_location("lock", sys.argv[2])
+        lock = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(lock)
+        lock.FolderLock(sys.argv[1]).acquire()
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
-    env = dict(os.environ, PYTHONPATH=REPO)
     process = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], env=env, timeout=60
+        [sys.executable, "-c", script, str(tmp_path), folder_lock.__file__],
+        timeout=60,
     )
     assert process.returncode == -9
     with FolderLock(tmp_path):

@@ -433,7 +433,10 @@ def test_mismatched_weights_and_bad_arguments(tmp_path):
         EfficientNetLite0Backbone(weights=str(tmp_path / "nowhere.pth"))
     with pytest.raises(
         ValueError,
-        match="Expected `layer_name` to be a layer of EfficientNet-Lite0",
+        match=(
+            r"Expected `layer_name` \(`--layer`\) to be a layer of "
+            "EfficientNet-Lite0"
+        ),
     ):
         EfficientNetLite0Backbone(weights=None, layer_name="mixed10")
     with pytest.raises(ValueError, match="square"):

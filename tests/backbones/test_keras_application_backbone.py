@@ -169,7 +169,8 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(
         ValueError,
         match=(
-            "Expected `layer_name` to be a layer of MobileNetV2.*'predictions'"
+            r"Expected `layer_name` \(`--layer`\) to be a layer of "
+            r"MobileNetV2.*'predictions'"
         ),
     ):
         KerasApplicationBackbone(

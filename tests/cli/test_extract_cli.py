@@ -12,6 +12,8 @@ import pytest
 from tests.fixtures.video_clips import make_clip_folder
 from vidattn.data import FeatureDataset
 from vidattn.data.importers import DatasetIndex
+from vidattn.extraction.feature_extractor import OUTPUT_LOCK_FILENAME
+from vidattn.utils import FolderLock
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -46,11 +48,17 @@ def test_extract_folder_dataset_then_resume_from_its_index(tmp_path):
         *common,
     )
 
-    assert first.returncode == 0, first.stderr[-3000:]
+    # Some videos failed: the summary prints, and the exit status says so.
+    assert first.returncode == 1, first.stderr[-3000:]
     assert (
         "train: 4 written, 0 skipped (already done), 3 failed" in first.stdout
     )
-    assert "failures.json" in first.stdout
+    failures = output / "train" / "failures.json"
+    assert f"3 video(s) could not be used: see {failures}" in first.stdout
+    assert "Traceback" not in first.stderr
+    error = first.stderr.strip().splitlines()
+    assert error[0].startswith("vidattn extract: error: 3 of 7 videos")
+    assert str(failures) in error[0] and "--allow_failures" in error[0]
     data = FeatureDataset(str(output / "train"))
     assert data.input_size == (64, 64) and data.stored_fps == 5
     assert data.class_names == ("broken", "cars", "streets")
@@ -77,13 +85,19 @@ def test_extract_folder_dataset_then_resume_from_its_index(tmp_path):
     assert len(skipped) == 3, skipped
 
     second = vidattn(
-        "extract", f"--index={output / 'index.json'}", "--nosave_index", *common
+        "extract",
+        f"--index={output / 'index.json'}",
+        "--nosave_index",
+        "--allow_failures",
+        *common,
     )
 
+    # Skip and carry on: the count is printed, the exit status is 0.
     assert second.returncode == 0, second.stderr[-3000:]
     assert (
         "train: 0 written, 4 skipped (already done), 3 failed" in second.stdout
     )
+    assert f"3 video(s) could not be used: see {failures}" in second.stdout
     assert sorted(FeatureDataset(str(output / "train")).video_ids) == sorted(
         data.video_ids
     )
@@ -129,7 +143,61 @@ def test_bad_sampling_and_missing_root_are_usage_errors(tmp_path):
         "--evenly_spaced=30",
     )
     assert process.returncode == 1
-    assert "Expected a frame sampling rule" in process.stderr
+    assert "Traceback" not in process.stderr
+    assert "Expected --evenly_spaced=N/M" in process.stderr
+    assert "Received: --evenly_spaced=30" in process.stderr
+
+
+def test_nothing_stored_is_a_failure_even_with_allow_failures(tmp_path):
+    root = tmp_path / "clips" / "broken"
+    root.mkdir(parents=True)
+    (root / "empty.mp4").write_bytes(b"")
+    (root / "text.mp4").write_text("not a video")
+    output = tmp_path / "features"
+
+    process = vidattn(
+        "extract",
+        "--dataset=folder",
+        f"--root={root.parent}",
+        "--split_fractions=1,0,0",
+        "--input_size=64",
+        "--weights=none",
+        "--allow_failures",
+        f"--output_dir={output}",
+    )
+
+    assert process.returncode == 1, process.stderr[-3000:]
+    assert "train: 0 written, 0 skipped (already done), 2 failed" in (
+        process.stdout
+    )
+    assert "Traceback" not in process.stderr
+    assert "vidattn extract: error: train: no video could be stored" in (
+        process.stderr
+    )
+    assert str(output / "train" / "failures.json") in process.stderr
+
+
+def test_a_second_run_is_refused_before_it_writes_anything(tmp_path):
+    root = make_clip_folder(tmp_path / "clips", real=False)
+    output = tmp_path / "features"
+    # Another run holds the output folder.
+    with FolderLock(output, OUTPUT_LOCK_FILENAME):
+        process = vidattn(
+            "extract",
+            "--dataset=folder",
+            f"--root={root}",
+            "--input_size=64",
+            "--weights=none",
+            f"--output_dir={output}",
+        )
+
+    assert process.returncode == 1, process.stderr[-3000:]
+    assert "Traceback" not in process.stderr
+    assert (
+        f"vidattn extract: error: {output} is in use by another run "
+        f"(process {os.getpid()} holds" in process.stderr
+    )
+    assert os.listdir(output) == [OUTPUT_LOCK_FILENAME]
 
 
 def test_listed_in_the_vidattn_command():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.fixtures.damaged_files import flip_byte
 from vidattn.data import FeatureDataset
 from vidattn.data import ShardWriter
 from vidattn.data import records
@@ -84,14 +85,6 @@ def expected_windows(num_frames, window_length, skip, stride):
         frames += [frames[-1]] * (window_length - len(frames))
         windows.append((0, frames))
     return windows
-
-
-def _flip_byte(path, offset):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        byte = f.read(1)
-        f.seek(offset)
-        f.write(bytes([byte[0] ^ 0xFF]))
 
 
 def _record_one_offset(path):
@@ -351,7 +344,7 @@ def test_target_fps_must_divide_the_stored_rate(dataset):
 def test_flipped_byte_is_reported_with_the_file(tmp_path):
     _write_dataset(tmp_path)
     shard = str(tmp_path / "train-00000.tfrecord")
-    _flip_byte(shard, _record_one_offset(shard) + 10)
+    flip_byte(shard, _record_one_offset(shard) + 10)
 
     with pytest.raises(ShardIntegrityError) as info:
         FeatureDataset(str(tmp_path))
@@ -515,3 +508,37 @@ def test_record_label_out_of_range(tmp_path):
     )
     with pytest.raises(ValueError, match=r"record 0: .*\[0, 3\)"):
         data.check_records()
+
+
+def test_non_finite_record_is_refused_by_every_reader(tmp_path):
+    # Another tool's record: a valid checksum, NaN inside.
+    _write_dataset(tmp_path, [4, 5])
+
+    def put_nan(example):
+        frames = example.feature_lists.feature_list["features"].feature
+        cube = np.frombuffer(frames[2].bytes_list.value[0], "<f2").copy()
+        cube[[4, 7, 8]] = np.nan
+        frames[2].bytes_list.value[0] = cube.tobytes()
+
+    path = _add_edited_record(tmp_path, "nan_video", put_nan)
+    data = FeatureDataset(str(tmp_path))  # The checksums are valid.
+    where = f"{path}, record 0"
+    expected = (
+        "expected finite feature values. Received: nan at frame 2, "
+        "location (0, 1), channel 1 (3 non-finite values in all)"
+    )
+
+    for pipeline in (
+        data.windows(window_length=2, shuffle=False),
+        data.evaluation_windows(window_length=2),
+    ):
+        with pytest.raises(tf.errors.InvalidArgumentError) as info:
+            for _ in pipeline:
+                pass
+        assert f"{where} (video_id=nan_video)" in info.value.message
+        assert expected in info.value.message
+    for read in (data.check_records, lambda: list(data.videos())):
+        with pytest.raises(ValueError) as info:
+            read()
+        assert f"{where} (video 'nan_video')" in str(info.value)
+        assert expected in str(info.value)

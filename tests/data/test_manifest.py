@@ -196,6 +196,56 @@ def test_verify_shards_names_the_file_expected_and_received(tmp_path):
         manifest.verify_shards(checksums=False)
 
 
+def test_damaged_shards_lists_every_problem_and_remove_shard(tmp_path):
+    manifest = Manifest.create(str(tmp_path), **SETTINGS)
+    for i, content in enumerate([b"aaaa", b"bbbb", b"cccc", b"dddd"]):
+        _shard_file(tmp_path, f"train-0000{i}.tfrecord", content)
+        manifest.add_shard(
+            f"train-0000{i}.tfrecord",
+            video_ids=[f"v{i}"],
+            num_frames=[i + 1],
+            num_captions=[i],
+        )
+    _shard_file(tmp_path, "train-00001.tfrecord", b"bbbX")  # same size
+    _shard_file(tmp_path, "train-00002.tfrecord", b"cc")  # truncated
+    os.remove(tmp_path / "train-00003.tfrecord")
+
+    damaged = manifest.damaged_shards()
+    assert [shard["path"] for shard, _ in damaged] == [
+        "train-00001.tfrecord",
+        "train-00002.tfrecord",
+        "train-00003.tfrecord",
+    ]
+    problems = [problem for _, problem in damaged]
+    assert problems[0].startswith("expected SHA-256 ")
+    assert problems[1] == (
+        "expected 4 bytes as manifest.json says; received 2 bytes"
+    )
+    assert "the file is missing" in problems[2]
+    assert [s["path"] for s, _ in manifest.damaged_shards(checksums=False)] == [
+        "train-00002.tfrecord",
+        "train-00003.tfrecord",
+    ]
+
+    for shard, _ in damaged:
+        manifest.remove_shard(shard["path"])
+    assert manifest.damaged_shards() == []
+    assert (manifest["num_videos"], manifest["num_frames"]) == (1, 1)
+    assert manifest["num_captions"] == 0
+    # Its video ids are free again, and the totals check out on reading.
+    _shard_file(tmp_path, "train-00004.tfrecord", b"eeee")
+    manifest.add_shard(
+        "train-00004.tfrecord",
+        video_ids=["v1"],
+        num_frames=[2],
+        num_captions=[1],
+    )
+    manifest.write()
+    assert Manifest.read(str(tmp_path))["num_videos"] == 2
+    with pytest.raises(ValueError, match="does not list"):
+        manifest.remove_shard("train-00009.tfrecord")
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

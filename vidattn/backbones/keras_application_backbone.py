@@ -147,7 +147,8 @@ class KerasApplicationBackbone(Backbone):
                 )
             ][-5:]
             raise ValueError(
-                f"Expected `layer_name` to be a layer of {application_name} "
+                f"Expected `layer_name` (`--layer`) to be a layer of "
+                f"{application_name} "
                 f"(without its classifier), such as {candidates}. Received: "
                 f"layer_name={layer_name!r}"
             )

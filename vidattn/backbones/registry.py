@@ -105,7 +105,7 @@ def build_backbone(
     applications = keras_application_names()
     if name not in applications:
         raise ValueError(
-            "Expected `name` to be a registered backbone "
+            "Expected `name` (`--backbone`) to be a registered backbone "
             f"({', '.join(backbone_names())}) or a keras.applications model "
             f"({', '.join(applications)}). Received: name={name!r}"
         )

@@ -10,11 +10,20 @@
 Each split goes to `<output_dir>/<split>/` (a folder that
 `vidattn.data.FeatureDataset` reads); the index used is saved as
 `<output_dir>/index.json`. Rerunning the same command resumes: videos already
-extracted are skipped. Videos that cannot be decoded are listed in
-`<output_dir>/<split>/failures.json`.
+extracted are skipped, after checking the shards kept (a damaged one is set
+aside as `<shard>.damaged` and its videos extracted again). One run at a time
+in an output folder: a second is refused before it writes anything.
+
+Videos that cannot be used (unreadable, or truncated: decoding to less than
+the file declares) are listed in `<output_dir>/<split>/failures.json`, the
+others are written, and the command exits with status 1, or 0 with
+--allow_failures. It exits 1 whenever a split ends up holding no video.
+--allow_partial keeps a truncated video's frames that decode instead,
+marked `partial` in its record.
 """
 
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -24,6 +33,7 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """Defines the flags of this command."""
+    from vidattn.data.importers import SPLITS
     from vidattn.data.importers import get_importer
     from vidattn.data.importers import importer_names
 
@@ -115,6 +125,7 @@ def define_flags():
         "input_size",
         None,
         "Square input size of the backbone (default: its own).",
+        lower_bound=1,
     )
     flags.DEFINE_string(
         "fps",
@@ -128,11 +139,23 @@ def define_flags():
         "N/M: N frames evenly spaced over the first M (the thesis: 26/240).",
     )
     flags.DEFINE_integer(
-        "max_frames", None, "Keep at most this many frames a video."
+        "max_frames",
+        None,
+        "Keep at most this many frames a video.",
+        lower_bound=1,
+    )
+    flags.DEFINE_boolean(
+        "allow_partial",
+        False,
+        "Keep a truncated or damaged video (one that decodes to less than "
+        "its file declares): its frames that decode, marked partial in its "
+        "record. By default it fails and is listed in failures.json.",
     )
     # Running.
-    flags.DEFINE_integer("batch_size", 32, "Frames per backbone forward pass.")
-    flags.DEFINE_integer("workers", 2, "Decoder threads.")
+    flags.DEFINE_integer(
+        "batch_size", 32, "Frames per backbone forward pass.", lower_bound=1
+    )
+    flags.DEFINE_integer("workers", 2, "Decoder threads.", lower_bound=1)
     flags.DEFINE_enum(
         "dtype", "float16", ["float16", "float32"], "Storage dtype."
     )
@@ -141,11 +164,30 @@ def define_flags():
         None,
         "Start a new shard after this many videos (a kill loses at most one "
         "shard).",
+        lower_bound=1,
     )
     flags.DEFINE_integer(
         "shuffle_seed", 0, "Seed of the order videos are written in."
     )
+    flags.DEFINE_boolean(
+        "allow_failures",
+        False,
+        "Skip the videos that cannot be used and exit 0 (they are still "
+        "counted and listed in failures.json). By default any failed video "
+        "makes the exit status 1.",
+    )
+    flags.DEFINE_boolean(
+        "verify_checksums",
+        True,
+        "On a rerun, check the SHA-256 of the shards kept (reads them once); "
+        "--noverify_checksums checks their sizes only.",
+    )
 
+    flags.register_validator(
+        "splits",
+        lambda splits: splits is None or set(splits) <= set(SPLITS),
+        message=f"--splits takes {', '.join(SPLITS)}.",
+    )
     flags.mark_flags_as_mutual_exclusive(["dataset", "index"], required=True)
     flags.mark_flags_as_mutual_exclusive(["fps", "evenly_spaced"])
     flags.mark_flag_as_required("output_dir")
@@ -164,6 +206,15 @@ def load_index():
     if FLAGS.index:
         return DatasetIndex.from_json(FLAGS.index)
     fractions = FLAGS.split_fractions
+    if fractions:
+        try:
+            fractions = tuple(float(f) for f in fractions)
+        except ValueError:
+            raise ValueError(
+                "Expected --split_fractions to be three shares "
+                "train,validation,test, e.g. 0.8,0.1,0.1. Received: "
+                f"--split_fractions={','.join(fractions)}"
+            ) from None
     # Every dataset option; the importer takes its own.
     return load_dataset(
         FLAGS.dataset,
@@ -175,7 +226,7 @@ def load_index():
         captions_path=FLAGS.captions_csv,
         mapping_path=FLAGS.mapping_file,
         missing=FLAGS.missing,
-        fractions=tuple(float(f) for f in fractions) if fractions else None,
+        fractions=fractions or None,
         seed=FLAGS.split_seed,
     )
 
@@ -186,8 +237,21 @@ def sampling_from_flags():
 
     if FLAGS.evenly_spaced:
         spec = FLAGS.evenly_spaced.removeprefix("even:")
-        return FrameSampling.parse(f"even:{spec}")
-    return FrameSampling.parse(FLAGS.fps or "30")
+        try:
+            return FrameSampling.parse(f"even:{spec}")
+        except ValueError:
+            raise ValueError(
+                "Expected --evenly_spaced=N/M: N frames evenly spaced over "
+                "the first M, 1 <= N <= M (the thesis: 26/240). Received: "
+                f"--evenly_spaced={FLAGS.evenly_spaced}"
+            ) from None
+    try:
+        return FrameSampling.parse(FLAGS.fps or "30")
+    except ValueError:
+        raise ValueError(
+            "Expected --fps to be a frame rate > 0 (e.g. 30) or 'all' (every "
+            f"frame). Received: --fps={FLAGS.fps}"
+        ) from None
 
 
 def main(argv):
@@ -196,15 +260,11 @@ def main(argv):
     from vidattn.backbones import build_backbone
     from vidattn.extraction import FAILURES_FILENAME
     from vidattn.extraction import FeatureExtractor
+    from vidattn.extraction import check_extraction
 
-    try:
-        sampling = sampling_from_flags()
-        index = load_index()
-    except (ValueError, FileNotFoundError) as error:
-        raise app.UsageError(str(error)) from None
+    sampling = sampling_from_flags()
+    index = load_index()
     print(index, flush=True)
-    if FLAGS.save_index:
-        index.to_json(os.path.join(FLAGS.output_dir, "index.json"))
     backbone = build_backbone(
         FLAGS.backbone,
         weights=FLAGS.weights,
@@ -220,13 +280,25 @@ def main(argv):
         max_frames=FLAGS.max_frames,
         shuffle_seed=FLAGS.shuffle_seed,
         max_videos_per_shard=FLAGS.max_videos_per_shard,
+        allow_partial=FLAGS.allow_partial,
+        verify_checksums=FLAGS.verify_checksums,
     )
     print(f"{extractor}\n", flush=True)
-    summaries = extractor.extract_splits(index, FLAGS.output_dir, FLAGS.splits)
+    # Takes the output folder's lock before writing anything in it.
+    summaries = extractor.extract_splits(
+        index, FLAGS.output_dir, FLAGS.splits, save_index=FLAGS.save_index
+    )
     for summary in summaries.values():
         print(summary)
         if summary.failed:
             print(
                 f"  {summary.failed} video(s) could not be used: see "
                 f"{os.path.join(summary.output_dir, FAILURES_FILENAME)}"
+                + (
+                    " (accepted: --allow_failures)"
+                    if FLAGS.allow_failures
+                    else ""
+                )
             )
+    sys.stdout.flush()
+    check_extraction(summaries, allow_failures=FLAGS.allow_failures)

@@ -7,7 +7,8 @@
   `tf.data` pipelines, `import_hdf5_features` imports the released Theano
   code's files.
 - `VideoReader` decodes a video with PyAV; `FrameSampling` says which of its
-  frames reach the backbone.
+  frames reach the backbone; `decode_coverage` says whether what decoded is
+  the whole video its file declares.
 - `vidattn.data.importers`: the published layouts of video datasets.
 
 Feature extraction, which reads videos and writes dataset folders, is

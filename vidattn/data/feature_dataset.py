@@ -69,12 +69,14 @@ class FeatureDataset:
     - `captions()`: one (video, caption) pair per caption per epoch.
 
     Every record is checked as it is parsed against the manifest (schema
-    version, K, D, storage dtype, video id and frame count); a mismatch
-    fails the pipeline with `tf.errors.InvalidArgumentError` naming the
-    shard file, the record index, the video id, and what was expected and
-    received. `videos()` and `check_records()` read the records eagerly and
-    turn TensorFlow's `DataLossError` (which names only a byte offset) into
-    one that names the file and record.
+    version, K, D, storage dtype, video id and frame count), and its feature
+    values must be finite (a record written by other code may hold NaN or
+    inf under a valid checksum); a failed check fails the pipeline with
+    `tf.errors.InvalidArgumentError` naming the shard file, the record
+    index, the video id, and what was expected and received. `videos()` and
+    `check_records()` read the records eagerly, say the same in a
+    `ValueError`, and turn TensorFlow's `DataLossError` (which names only a
+    byte offset) into one that names the file and record.
 
     Args:
         directory: str. The dataset folder (holding `manifest.json`).
@@ -710,8 +712,8 @@ class FeatureDataset:
                 truncated record, or a shard has fewer records than listed;
                 the message names the file and the record index.
             ValueError: if a record disagrees with the manifest (schema
-                version, K, D, dtype, video id, frame count), naming the
-                file, record and video.
+                version, K, D, dtype, video id, frame count) or holds NaN or
+                infinite feature values, naming the file, record and video.
         """
         for shard in self._shards:
             path = shard["path"]

@@ -4,9 +4,10 @@
 lists: it reads and checks it (`Manifest.read`), builds a new one
 (`Manifest.create`), locates the shards it lists without ever leaving the
 folder (`resolve_shard_path`), verifies the shard files against it
-(`verify_shards`: existence, size, SHA-256), records a finished shard
-(`add_shard`, which measures and hashes the file and keeps the totals), and
-writes it atomically (`write`). `ShardWriter`, `FeatureDataset` and the Beam
+(`verify_shards`: existence, size, SHA-256; `damaged_shards` lists them
+all), records a finished shard (`add_shard`, which measures and hashes the
+file and keeps the totals) or drops one (`remove_shard`), and writes it
+atomically (`write`). `ShardWriter`, `FeatureDataset` and the Beam
 pipeline all go through it, so a manifest is built and checked one way.
 """
 
@@ -315,6 +316,9 @@ class Manifest:
     def verify_shards(self, checksums=True):
         """Checks every listed shard file: existence, size and SHA-256.
 
+        Every size is checked before any checksum, so that a truncated
+        shard is reported without reading the whole dataset.
+
         Args:
             checksums: bool. Whether to check the SHA-256 of every shard,
                 which reads the whole dataset once. Defaults to `True`.
@@ -324,31 +328,100 @@ class Manifest:
             ShardIntegrityError: naming the first shard whose size (or, with
                 `checksums=True`, SHA-256) differs from the manifest's.
         """
-        shards = list(zip(self.shard_paths, self._fields["shards"]))
-        for path, shard in shards:
-            if not os.path.isfile(path):
+        for i, problem, error in self._shard_problems(checksums):
+            path = self.shard_paths[i]
+            if error is FileNotFoundError:
                 raise FileNotFoundError(
-                    f"{path}: expected this shard, listed in {self.path}; the "
-                    f"file is missing. {_REMEDY.capitalize()}"
+                    f"{path}: {problem}. {_REMEDY.capitalize()}"
                 )
+            raise ShardIntegrityError(
+                f"{path}: {problem}. The shard is corrupt, truncated or was "
+                "changed after it was written: " + _REMEDY
+            )
+
+    def damaged_shards(self, checksums=True):
+        """The listed shards whose file is missing or differs from the list.
+
+        Args:
+            checksums: bool. Whether to compare SHA-256s too (reading the
+                whole dataset once) or sizes only. Defaults to `True`.
+
+        Returns:
+            A list of `(shard, problem)` pairs in manifest order: `shard` is
+            the shard's entry (a copy), `problem` says what differs, e.g.
+            "expected 5120 bytes as manifest.json says; received 100 bytes".
+        """
+        problems = {
+            i: problem for i, problem, _ in self._shard_problems(checksums)
+        }
+        return [
+            (self["shards"][i], problems[i])
+            for i in range(len(self._fields["shards"]))
+            if i in problems
+        ]
+
+    def _shard_problems(self, checksums):
+        """Yields `(shard index, problem, error type)`: sizes first, then
+        checksums."""
+        shards = list(zip(self.shard_paths, self._fields["shards"]))
+        sound = []
+        for i, (path, shard) in enumerate(shards):
+            if not os.path.isfile(path):
+                yield (
+                    i,
+                    f"expected this shard, listed in {self.path}; the file "
+                    "is missing",
+                    FileNotFoundError,
+                )
+                continue
             size = os.path.getsize(path)
             if size != shard["num_bytes"]:
-                raise ShardIntegrityError(
-                    f"{path}: expected {shard['num_bytes']} bytes as "
-                    f"{MANIFEST_FILENAME} says; received {size} bytes. The "
-                    "shard is truncated or was changed after it was written: "
-                    + _REMEDY
+                yield (
+                    i,
+                    f"expected {shard['num_bytes']} bytes as "
+                    f"{MANIFEST_FILENAME} says; received {size} bytes",
+                    ShardIntegrityError,
                 )
+                continue
+            sound.append(i)
         if not checksums:
             return
-        for path, shard in shards:
+        for i in sound:
+            path, shard = shards[i]
             digest = sha256_file(path)
             if digest != shard["sha256"]:
-                raise ShardIntegrityError(
-                    f"{path}: expected SHA-256 {shard['sha256']} as "
-                    f"{MANIFEST_FILENAME} says; received {digest}. The shard "
-                    "is corrupt or was changed after it was written: " + _REMEDY
+                yield (
+                    i,
+                    f"expected SHA-256 {shard['sha256']} as "
+                    f"{MANIFEST_FILENAME} says; received {digest}",
+                    ShardIntegrityError,
                 )
+
+    def remove_shard(self, path):
+        """Drops a shard from the list, and its videos from the totals.
+
+        `write()` makes it durable; the file itself is not touched.
+
+        Args:
+            path: str. The shard's `path` as the manifest lists it.
+
+        Raises:
+            ValueError: if no listed shard has this path.
+        """
+        shards = self._fields["shards"]
+        paths = [shard["path"] for shard in shards]
+        if path not in paths:
+            raise ValueError(
+                f"{self.path}: expected a listed shard. Received: path="
+                f"{path!r}, which the manifest does not list."
+            )
+        index = paths.index(path)
+        shard = shards.pop(index)
+        self._fields["num_videos"] -= shard["num_records"]
+        self._fields["num_frames"] -= sum(shard["num_frames"])
+        self._fields["num_captions"] -= sum(shard["num_captions"])
+        for video_id in shard["video_ids"]:
+            del self._video_shards[video_id]
 
     def add_shard(self, path, *, video_ids, num_frames, num_captions):
         """Lists a finished shard file, measuring and hashing it.

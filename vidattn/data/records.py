@@ -34,8 +34,16 @@ _SCALAR_CONTEXT = {
     "num_classes": tf.int64,
     "multi_label": tf.int64,
 }
+# Fields added after schema_version 1 was first written: records without
+# them read as the default, so that older data still reads.
+_OPTIONAL_CONTEXT = {"partial": (tf.int64, 0)}
 _LIST_CONTEXT = {"labels": tf.int64, "captions": tf.string}
 _FEATURE_LIST = "features"
+_NON_FINITE_REMEDY = (
+    "A record written by vidattn cannot hold them (ShardWriter refuses "
+    "them): the record was written by other code, or its features were "
+    "damaged before its checksum was taken. Rewrite this video."
+)
 
 
 def _check_dtype(dtype):
@@ -64,6 +72,25 @@ def _check_fps(value, name, video_id):
             f"Received: {name}={value!r}"
         )
     return float(value)
+
+
+def _non_finite_values(features):
+    """Describes the NaN and infinite values of a `(frames, K, K, D)` array.
+
+    Returns:
+        None when every value is finite; else "expected finite feature
+        values. Received: <value> at frame f, location (i, j), channel c
+        (<n> non-finite values in all)".
+    """
+    finite = np.isfinite(features)
+    if finite.all():
+        return None
+    bad = np.argwhere(~finite)[0]
+    return (
+        f"expected finite feature values. Received: {features[tuple(bad)]} "
+        f"at frame {bad[0]}, location ({bad[1]}, {bad[2]}), channel "
+        f"{bad[3]} ({int((~finite).sum())} non-finite values in all)"
+    )
 
 
 def check_labels(video_id, labels, num_classes, multi_label):
@@ -210,15 +237,9 @@ def check_features(video_id, features, dtype="float16"):
             f"Video {video_id!r}: expected real-valued features. "
             f"Received: dtype {features.dtype}"
         )
-    finite = np.isfinite(features)
-    if not finite.all():
-        bad = np.argwhere(~finite)[0]
-        raise ValueError(
-            f"Video {video_id!r}: expected finite feature values. Received: "
-            f"{features[tuple(bad)]} at frame {bad[0]}, location "
-            f"({bad[1]}, {bad[2]}), channel {bad[3]} "
-            f"({int((~finite).sum())} non-finite values in all)."
-        )
+    non_finite = _non_finite_values(features)
+    if non_finite:
+        raise ValueError(f"Video {video_id!r}: {non_finite}.")
     with np.errstate(over="ignore"):
         stored = np.ascontiguousarray(features, dtype=storage)
     if features.dtype != storage and not np.isfinite(stored).all():
@@ -245,6 +266,7 @@ def encode_video(
     multi_label=False,
     captions=None,
     dtype="float16",
+    partial=False,
 ):
     """Encodes one video into a serialized `tf.train.SequenceExample`.
 
@@ -271,6 +293,9 @@ def encode_video(
             `None`.
         dtype: str. Storage dtype, `"float16"` or `"float32"`. Defaults to
             `"float16"`.
+        partial: bool. Whether the source decoded only in part (a truncated
+            or damaged file kept on request) and the features cover only
+            its start. Defaults to `False`.
 
     Returns:
         The serialized record, as bytes.
@@ -346,6 +371,7 @@ def encode_video(
     put_bytes("dtype", [dtype])
     put_int("num_classes", [num_classes])
     put_int("multi_label", [int(bool(multi_label))])
+    put_int("partial", [int(bool(partial))])
     put_int("labels", labels)
     put_bytes("captions", captions)
     frame_list = example.feature_lists.feature_list[_FEATURE_LIST].feature
@@ -380,9 +406,10 @@ def decode_video(serialized, source="record"):
 
     Raises:
         ValueError: if the record is not a `SequenceExample`, has an
-            unsupported `schema_version`, misses a field, or its frames do
-            not match its `num_frames`, `grid_size`, `channels` and `dtype`.
-            The message names `source`.
+            unsupported `schema_version`, misses a field, its frames do not
+            match its `num_frames`, `grid_size`, `channels` and `dtype`, or
+            a feature value is NaN or infinite. The message names `source`
+            and the video.
     """
     try:
         example = tf.train.SequenceExample.FromString(serialized)
@@ -429,6 +456,14 @@ def decode_video(serialized, source="record"):
             value = float(value)
         video[name] = value
     source = f"{source} (video {video['video_id']!r})"
+    for name, (_, default) in _OPTIONAL_CONTEXT.items():
+        values = context[name].int64_list.value if name in context else []
+        if len(values) > 1:
+            raise ValueError(
+                f"{source}: expected at most one value in `{name}`. "
+                f"Received: {list(values)}"
+            )
+        video[name] = int(values[0]) if values else default
     video["labels"] = np.asarray(
         context["labels"].int64_list.value if "labels" in context else [],
         dtype=np.int64,
@@ -472,6 +507,9 @@ def decode_video(serialized, source="record"):
     video["features"] = np.frombuffer(buffer, dtype=storage).reshape(
         len(frames), k, k, d
     )
+    non_finite = _non_finite_values(video["features"])
+    if non_finite:
+        raise ValueError(f"{source}: {non_finite}. {_NON_FINITE_REMEDY}")
     return video
 
 
@@ -493,11 +531,12 @@ def parse_video_tensors(
 ):
     """Parses a serialized video record with TensorFlow ops (for `tf.data`).
 
-    The record must follow a supported schema version and match the given
-    geometry and storage dtype (the dataset's manifest). Every check is an
-    in-graph assertion that fails with `tf.errors.InvalidArgumentError`
-    whose message names `source`, the video id, what was expected and what
-    was received.
+    The record must follow a supported schema version, match the given
+    geometry and storage dtype (the dataset's manifest), and hold only
+    finite feature values. Every check is an in-graph assertion that fails
+    with `tf.errors.InvalidArgumentError` whose message names `source`, the
+    video id, what was expected and what was received (for NaN or infinite
+    values: how many, and the first one's frame, location and channel).
 
     Args:
         serialized: scalar string tensor. One serialized record.
@@ -549,6 +588,12 @@ def parse_video_tensors(
     }
     context_features.update(
         {
+            name: tf.io.FixedLenFeature([], kind, default)
+            for name, (kind, default) in _OPTIONAL_CONTEXT.items()
+        }
+    )
+    context_features.update(
+        {
             name: tf.io.VarLenFeature(kind)
             for name, kind in _LIST_CONTEXT.items()
         }
@@ -560,7 +605,10 @@ def parse_video_tensors(
             _FEATURE_LIST: tf.io.FixedLenSequenceFeature([], tf.string)
         },
     )
-    video = {name: context[name] for name in _SCALAR_CONTEXT}
+    video = {
+        name: context[name]
+        for name in list(_SCALAR_CONTEXT) + list(_OPTIONAL_CONTEXT)
+    }
     video["labels"] = tf.sparse.to_dense(context["labels"])
     video["captions"] = tf.sparse.to_dense(context["captions"])
     frames = sequence[_FEATURE_LIST]
@@ -638,7 +686,33 @@ def parse_video_tensors(
     with tf.control_dependencies(previous):
         frames = tf.identity(frames)
     features = tf.io.decode_raw(frames, tf.as_dtype(dtype), little_endian=True)
-    video["features"] = tf.reshape(
-        features, [-1, grid_size, grid_size, channels]
-    )
+    features = tf.reshape(features, [-1, grid_size, grid_size, channels])
+    finite = tf.math.is_finite(features)
+    all_finite = tf.reduce_all(finite)
+
+    def describe_non_finite():
+        # Runs only for a record that fails the check.
+        bad = tf.logical_not(finite)
+        first = tf.where(bad)[0]
+        value = tf.cast(tf.gather_nd(features, first), tf.float32)
+        return _join(
+            where,
+            ": expected finite feature values. Received: ",
+            tf.strings.as_string(value),
+            " at frame ",
+            first[0],
+            ", location (",
+            first[1],
+            ", ",
+            first[2],
+            "), channel ",
+            first[3],
+            " (",
+            tf.reduce_sum(tf.cast(bad, tf.int64)),
+            f" non-finite values in all). {_NON_FINITE_REMEDY}",
+        )
+
+    message = tf.cond(all_finite, lambda: tf.constant(""), describe_non_finite)
+    with tf.control_dependencies([tf.debugging.Assert(all_finite, [message])]):
+        video["features"] = tf.identity(features)
     return video

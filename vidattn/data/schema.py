@@ -176,6 +176,18 @@ RECORD_FIELDS = (
         "1 if a video may carry several labels (e.g. Hollywood2), else 0.",
     ),
     FieldSpec(
+        "partial",
+        "context",
+        "int64",
+        "()",
+        "1 if the source video decoded only in part (a truncated or damaged "
+        "file, kept on request: `vidattn extract --allow_partial`), so that "
+        "the features cover only its start; else 0. Optional: a record "
+        "without it (written before it existed) reads as 0. Adding it kept "
+        "schema_version 1, since readers ignore context keys they do not "
+        "know.",
+    ),
+    FieldSpec(
         "labels",
         "context",
         "int64",

@@ -1,6 +1,5 @@
 """Sharded, resumable TFRecord writer of per-video feature sequences."""
 
-import fcntl
 import math
 import os
 
@@ -13,9 +12,12 @@ from vidattn.data import schema
 from vidattn.data.manifest import Manifest
 from vidattn.utils.arguments import check_positive_int
 from vidattn.utils.atomic_write import TEMPORARY_SUFFIX
+from vidattn.utils.atomic_write import fsync_directory
 from vidattn.utils.atomic_write import publish_file
+from vidattn.utils.folder_lock import FolderLock
 
 _LOCK_FILENAME = ".writer.lock"
+_DAMAGED_SUFFIX = ".damaged"
 
 
 def _is_stray_temporary(name):
@@ -52,10 +54,17 @@ class ShardWriter:
       and reports through `has(video_id)` the videos already stored, so that
       the caller skips them. At most the videos of the unfinished shard are
       lost, and they are written again; none is stored twice.
+    - reopening checks what it keeps: every listed shard's size and, unless
+      `verify_checksums=False`, its SHA-256. A shard that differs is set
+      aside as `<name>.damaged` (never deleted), a missing one is noted,
+      and either is dropped from the manifest with a warning that names it
+      and its videos, which `has()` then reports as not stored, so that
+      they are written again.
     - reopening with a different backbone, layer, input size, K, D, storage
       dtype, stored frame rate, classes or split is refused.
-    - one writer at a time: a second writer on the same folder (another
-      process) is refused while the first holds the folder's lock.
+    - one writer at a time: a second writer on the same folder is refused
+      while the first holds the folder's lock (`.writer.lock`), before it
+      changes anything.
 
     Write the videos in a shuffled order: readers shuffle shards and mix a
     few shards and videos at a time, which cannot undo a folder sorted by
@@ -85,14 +94,15 @@ class ShardWriter:
             videos. Defaults to `None` (no limit).
         max_shard_bytes: int. Start a new shard once the current one holds
             this many bytes. Defaults to 256 MiB.
+        verify_checksums: bool. Whether reopening a folder checks the
+            SHA-256 of every listed shard (reading them all once, about
+            1 s per GB here) or only their sizes. Defaults to `True`.
 
     Raises:
         ValueError: if an argument is invalid, or the folder holds another
             dataset (different settings, or TFRecord files but no manifest).
-        FileNotFoundError: if a shard the manifest lists is missing.
-        vidattn.data.ShardIntegrityError: (a `ValueError`) if a shard the
-            manifest lists has another size than the manifest's.
-        RuntimeError: if another writer holds the folder.
+        vidattn.utils.FolderLockedError: (an `OSError`) if another writer
+            holds the folder.
 
     Example:
 
@@ -124,6 +134,7 @@ class ShardWriter:
         stored_fps=None,
         max_videos_per_shard=None,
         max_shard_bytes=256 * 2**20,
+        verify_checksums=True,
     ):
         # Checks the dataset settings before anything touches the folder.
         requested = Manifest.create(
@@ -157,38 +168,18 @@ class ShardWriter:
         self.multi_label = settings["multi_label"]
         self.split = split
         self.stored_fps = settings["stored_fps"]
+        self.verify_checksums = bool(verify_checksums)
 
         self._closed = False
         self._current = None
-        os.makedirs(self.directory, exist_ok=True)
-        self._lock_file = self._acquire_lock()
+        self._lock = FolderLock(self.directory, _LOCK_FILENAME).acquire()
         try:
             self._open(requested)
         except BaseException:
-            self._release_lock()
+            self._lock.release()
             raise
 
-    def _acquire_lock(self):
-        lock_file = open(os.path.join(self.directory, _LOCK_FILENAME), "a")
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_file.close()
-            raise RuntimeError(
-                f"Another ShardWriter holds {self.directory} (lock file "
-                f"{_LOCK_FILENAME}). Expected one writer per dataset folder: "
-                "wait for it to finish or stop it, then reopen."
-            ) from None
-        return lock_file
-
-    def _release_lock(self):
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
-
     def _open(self, requested):
-        names = os.listdir(self.directory)
         if os.path.exists(requested.path):
             manifest = Manifest.read(self.directory)
             existing, wanted = manifest.settings, requested.settings
@@ -206,9 +197,13 @@ class ShardWriter:
                     + ". Write to a new folder, or reopen with the "
                     "manifest's settings."
                 )
-            manifest.verify_shards(checksums=False)
+            self._drop_damaged_shards(manifest)
         else:
-            foreign = [n for n in names if n.endswith(schema.SHARD_SUFFIX)]
+            foreign = [
+                name
+                for name in os.listdir(self.directory)
+                if name.endswith(schema.SHARD_SUFFIX)
+            ]
             if foreign:
                 raise ValueError(
                     f"Expected an empty folder or a vidattn dataset folder. "
@@ -218,7 +213,7 @@ class ShardWriter:
                 )
             manifest = requested
         listed = {shard["path"] for shard in manifest.shards}
-        for name in names:
+        for name in os.listdir(self.directory):
             orphan = (
                 schema.shard_index(self.split, name) is not None
                 and name not in listed
@@ -243,6 +238,40 @@ class ShardWriter:
         ]
         self._next_index = max([i for i in indices if i is not None] + [-1]) + 1
         self._manifest.write()
+
+    def _drop_damaged_shards(self, manifest):
+        """Sets aside the listed shards that are missing or differ."""
+        damaged = manifest.damaged_shards(checksums=self.verify_checksums)
+        for shard, problem in damaged:
+            path = os.path.join(self.directory, shard["path"])
+            if os.path.exists(path):
+                aside = self._set_aside(path)
+                what = f"set aside as {os.path.basename(aside)}"
+            else:
+                what = "missing"
+            manifest.remove_shard(shard["path"])
+            manifest.write()
+            logging.warning(
+                "ShardWriter: %s is damaged (%s): %s and dropped from %s. "
+                "Its %d video(s) will be written again: %s.",
+                path,
+                problem,
+                what,
+                manifest.path,
+                shard["num_records"],
+                ", ".join(shard["video_ids"]),
+            )
+
+    def _set_aside(self, path):
+        """Renames a damaged shard to a free `<name>.damaged[.n]` name."""
+        aside = path + _DAMAGED_SUFFIX
+        number = 1
+        while os.path.exists(aside):
+            aside = f"{path}{_DAMAGED_SUFFIX}.{number}"
+            number += 1
+        os.rename(path, aside)
+        fsync_directory(self.directory)
+        return aside
 
     @property
     def manifest(self):
@@ -276,6 +305,7 @@ class ShardWriter:
         sampling=None,
         stored_fps=None,
         source_fps=0.0,
+        partial=False,
     ):
         """Validates one video and appends it to the current shard.
 
@@ -294,6 +324,8 @@ class ShardWriter:
                 when the writer has none.
             source_fps: float. Frame rate of the source video, 0 if
                 unknown. Defaults to `0.0`.
+            partial: bool. Whether the source decoded only in part (see
+                the records' `partial` field). Defaults to `False`.
 
         Raises:
             ValueError: if the video is invalid (see
@@ -352,6 +384,7 @@ class ShardWriter:
             multi_label=self.multi_label,
             captions=captions,
             dtype=self.dtype,
+            partial=partial,
         )
         if self._current is None:
             self._start_shard()
@@ -419,7 +452,7 @@ class ShardWriter:
             self._manifest.write()
         finally:
             self._closed = True
-            self._release_lock()
+            self._lock.release()
 
     def __enter__(self):
         return self

@@ -9,19 +9,26 @@ Two sampling rules are offered:
   N evenly spaced frames from the first M frames of a video, black frames
   standing in for the frames that a video shorter than M lacks.
 
-Only the video stream is decoded; audio and subtitle streams are ignored.
+Only the video stream is decoded; audio and subtitle streams are ignored. A
+video ends at its last good frame: a frame FFmpeg marks corrupt, or a packet
+that fails to decode, ends it. A video that decodes to less than its file
+declares (a truncated or damaged file) is refused, or kept and marked
+partial on request (see `vidattn.data.decode_coverage`).
 """
 
 import fractions
 import math
 import os
-import statistics
 from typing import NamedTuple
+from typing import Optional
 
 import av
 import numpy as np
 from PIL import Image
 
+from vidattn.data.decode_coverage import DecodeCoverage
+from vidattn.data.decode_coverage import DecodeTally
+from vidattn.data.decode_coverage import declared_length
 from vidattn.utils.arguments import check_positive_int
 from vidattn.utils.arguments import check_positive_number
 
@@ -35,8 +42,10 @@ _TIMESTAMP_TOLERANCE = fractions.Fraction(1, 1000)
 class VideoDecodeError(ValueError):
     """Raised when a video file cannot be decoded.
 
-    Covers missing, empty, unreadable, truncated or corrupt files, and files
-    without a video stream. The message names the file and what went wrong.
+    Covers missing, empty, unreadable, truncated or corrupt files, files
+    that decode to less than they declare, and files without a video stream.
+    The message names the file and what went wrong. A `ValueError`, like
+    every error in a user's data.
 
     Args:
         path: str or path-like. The file that failed.
@@ -67,11 +76,17 @@ class SampledFrames(NamedTuple):
         indices: int64 array of shape `(frames,)`: the decode-order index of
             each frame's source frame (0 is the first decoded frame). `-1`
             for black padding frames.
+        partial: a `vidattn.data.decode_coverage.DecodeCoverage` when the
+            video decoded only in part and the reader was made with
+            `allow_partial=True` (the frames are those of the part that
+            decoded); None for a whole video, or when the sampling stopped
+            before the end of the video.
     """
 
     frames: np.ndarray
     timestamps: np.ndarray
     indices: np.ndarray
+    partial: Optional[DecodeCoverage] = None
 
 
 class VideoReader:
@@ -85,6 +100,17 @@ class VideoReader:
     (`pts × time_base`), counted from the first decoded frame, so that
     variable-frame-rate sources are sampled at the right moments.
 
+    A truncated or damaged file is never read as if whole: no frame that
+    failed to decode is returned (a frame FFmpeg marks corrupt, or a packet
+    that fails to decode, ends the video at the last good frame), and a
+    video that decodes to less than its file declares (95 % of the declared
+    frames and duration, less 2 frames; see `vidattn.data.decode_coverage`)
+    raises `VideoDecodeError` with the figures, e.g. "decoded 50 of 250
+    declared frames, 2.00 s of 10.00 s", or, with `allow_partial=True`,
+    comes back marked (`SampledFrames.partial`). A sampling that stops
+    early (`max_frames`, the first M frames of `read_evenly_spaced`) checks
+    only what it decoded.
+
     Args:
         path: str or path-like. The video file (any container and codec
             that FFmpeg decodes: mp4, avi, mkv, webm, ...).
@@ -92,10 +118,17 @@ class VideoReader:
             returned frame is resized to that size with PIL's antialiased
             bilinear filter (an int means a square). The aspect ratio is not
             kept. Defaults to `None`: frames keep the source size.
+        allow_partial: bool. What to do with a video that decodes to less
+            than its file declares (see `vidattn.data.decode_coverage`):
+            refuse it with `VideoDecodeError` (False), or return the frames
+            that decoded with `SampledFrames.partial` set (True). Defaults
+            to `False`.
 
     Attributes:
         path: str. The video file.
         size: `None` or tuple `(height, width)`: the size of returned frames.
+        allow_partial: bool. Whether a video that decodes only in part is
+            returned (marked) rather than refused.
         height: int. Height of the source frames.
         width: int. Width of the source frames.
         fps: float. The source's average frame rate as its container states
@@ -124,9 +157,10 @@ class VideoReader:
     (26, 224, 224, 3)
     """
 
-    def __init__(self, path, size=None):
+    def __init__(self, path, size=None, allow_partial=False):
         self.path = os.fspath(path)
         self.size = _standardize_size(size)
+        self.allow_partial = bool(allow_partial)
         self._probe()
 
     def __repr__(self):
@@ -162,14 +196,16 @@ class VideoReader:
             frames' timestamps in seconds, and their decode-order indices.
 
         Raises:
-            VideoDecodeError: if decoding fails part way (a truncated or
-                corrupt file) or the stream holds no decodable frame.
+            VideoDecodeError: if the stream holds no decodable frame, or it
+                decodes to less than the file declares (a truncated or
+                damaged file) and the reader does not allow partial videos.
             ValueError: if `fps` or `max_frames` is not positive.
         """
         check_positive_number("fps", fps, allow_none=True)
         check_positive_int("max_frames", max_frames, allow_none=True)
 
         frames, timestamps, indices = [], [], []
+        run = DecodeTally()
 
         def emit(decoded):
             frames.append(decoded.rgb(self))
@@ -178,19 +214,17 @@ class VideoReader:
             return max_frames is not None and len(frames) >= max_frames
 
         if fps is None:
-            for decoded in self._decode():
+            for decoded in self._decode(run):
                 if emit(decoded):
                     break
-            return self._finish(frames, timestamps, indices)
+            return self._finish(frames, timestamps, indices, run)
 
         interval = 1 / fractions.Fraction(fps).limit_denominator(10**6)
         k = 0
         previous = None
-        gaps = []
         done = False
-        for decoded in self._decode():
+        for decoded in self._decode(run):
             if previous is not None:
-                gaps.append(decoded.time - previous.time)
                 # `previous` is on screen until `decoded` shows up.
                 while k * interval + _TIMESTAMP_TOLERANCE < decoded.time:
                     k += 1
@@ -204,15 +238,12 @@ class VideoReader:
             # Packet durations come in decode order and need not belong to
             # the frame they arrive with, so the last frame is taken to last
             # as long as the typical (median) gap between frames.
-            last_duration = (
-                statistics.median_low(gaps) if gaps else self._default_interval
-            )
-            end = previous.time + last_duration
+            end = previous.time + run.typical_gap(self._default_interval)
             while k * interval < end:
                 k += 1
                 if emit(previous):
                     break
-        return self._finish(frames, timestamps, indices)
+        return self._finish(frames, timestamps, indices, run)
 
     def read_evenly_spaced(self, num_frames=26, first_frames=240):
         """Samples N evenly spaced frames of the first M (thesis §3.2.2).
@@ -236,8 +267,10 @@ class VideoReader:
             exactly `num_frames` frames.
 
         Raises:
-            VideoDecodeError: if decoding fails part way or the stream holds
-                no decodable frame.
+            VideoDecodeError: if the stream holds no decodable frame, or it
+                ends before the first M frames and decodes to less than the
+                file declares (a truncated or damaged file), and the reader
+                does not allow partial videos.
             ValueError: if the counts are not positive ints or
                 `num_frames > first_frames`.
         """
@@ -256,18 +289,18 @@ class VideoReader:
         wanted_set = set(wanted.tolist())
         found = {}
         last = int(wanted[-1])
-        decoded_any = False
-        for decoded in self._decode():
-            decoded_any = True
+        run = DecodeTally()
+        for decoded in self._decode(run):
             if decoded.index in wanted_set:
                 decoded.rgb(self)
                 found[decoded.index] = decoded
             if decoded.index >= last:
                 break
-        if not decoded_any:
+        if not run.count:
             raise VideoDecodeError(
                 self.path, "the video stream holds no decodable frame"
             )
+        partial = self._coverage(run)
         height, width = self.size or (self.height, self.width)
         black = np.zeros((height, width, 3), dtype=np.uint8)
         frames, timestamps, indices = [], [], []
@@ -285,18 +318,39 @@ class VideoReader:
             frames=np.stack(frames),
             timestamps=np.asarray(timestamps, dtype=np.float64),
             indices=np.asarray(indices, dtype=np.int64),
+            partial=partial,
         )
 
-    def _finish(self, frames, timestamps, indices):
+    def _finish(self, frames, timestamps, indices, run):
         if not frames:
             raise VideoDecodeError(
                 self.path, "the video stream holds no decodable frame"
             )
+        partial = self._coverage(run)
         return SampledFrames(
             frames=np.stack(frames),
             timestamps=np.asarray(timestamps, dtype=np.float64),
             indices=np.asarray(indices, dtype=np.int64),
+            partial=partial,
         )
+
+    def _coverage(self, run):
+        """Checks a decode (a `DecodeTally`) against the declared length.
+
+        Returns:
+            None when the decode stopped early on purpose or the video is
+            whole; the `DecodeCoverage` of a partial video when partial
+            videos are allowed.
+
+        Raises:
+            VideoDecodeError: for a partial video, unless allowed.
+        """
+        coverage = run.coverage(*self._declared, self._default_interval)
+        if coverage is None or not coverage.partial:
+            return None
+        if not self.allow_partial:
+            raise VideoDecodeError(self.path, coverage.reason())
+        return coverage
 
     def _open(self):
         if not os.path.exists(self.path):
@@ -338,6 +392,7 @@ class VideoReader:
             self.height = int(context.height)
             rate = stream.average_rate or stream.guessed_rate
             frame_count = int(stream.frames or 0)
+            self._declared = declared_length(container, stream)
             if frame_count <= 0:
                 # Some containers (mkv, webm) state no frame count.
                 frame_count = sum(
@@ -366,8 +421,15 @@ class VideoReader:
         else:
             self._default_interval = fractions.Fraction(1, 25)
 
-    def _decode(self):
-        """Yields each decoded frame, as a `_DecodedFrame`, in display order."""
+    def _decode(self, run):
+        """Yields each good decoded frame, as a `_DecodedFrame`, in display
+        order, and counts in `run` (a `DecodeTally`) what it saw and how
+        decoding ended.
+
+        A frame FFmpeg marks corrupt, or a packet that fails to decode, ends
+        the video at the last good frame; corrupt frames before the first
+        good one (pictures that refer to a missing one) are skipped.
+        """
         with self._open() as container:
             stream = container.streams.video[0]
             # Slice threads only: with frame threads FFmpeg drops the error
@@ -385,11 +447,25 @@ class VideoReader:
                 except StopIteration:
                     break
                 except av.error.FFmpegError as error:
-                    raise VideoDecodeError(
-                        self.path,
+                    if index == 0:
+                        raise VideoDecodeError(
+                            self.path,
+                            "decoding failed after 0 frames (the file may "
+                            f"be truncated or corrupt): {error}",
+                        ) from error
+                    run.damage = (
                         f"decoding failed after {index} frames (the file may "
-                        f"be truncated or corrupt): {error}",
-                    ) from error
+                        f"be truncated or corrupt: {error})"
+                    )
+                    break
+                if frame.is_corrupt:
+                    if index == 0:
+                        continue
+                    run.damage = (
+                        f"frame {index} failed to decode (FFmpeg marks it "
+                        "corrupt)"
+                    )
+                    break
                 if frame.pts is None or time_base is None:
                     # No timestamp: assume the frame follows at the stream rate.
                     time = (
@@ -404,9 +480,11 @@ class VideoReader:
                     if previous_time is not None and time < previous_time:
                         # Broken files can step back in time; keep order.
                         time = previous_time
+                run.add(time)
                 yield _DecodedFrame(index, fractions.Fraction(time), frame)
                 previous_time = time
                 index += 1
+            run.finished = True
 
 
 class _DecodedFrame:

@@ -9,6 +9,8 @@
   progress display).
 - `ExtractionFailure`, `write_failures`, `read_failures`: the videos a run
   could not use, as `failures.json` lists them.
+- `check_extraction`: whether a run gave what was asked (every split holds
+  a video, none failed unless accepted), else `IncompleteExtractionError`.
 - `extract_dataset_with_beam`: the same records from an Apache Beam
   pipeline (`pip install "vidattn[beam]"`).
 
@@ -25,8 +27,11 @@ from vidattn.extraction.extraction_failure import FAILURES_FILENAME
 from vidattn.extraction.extraction_failure import ExtractionFailure
 from vidattn.extraction.extraction_failure import read_failures
 from vidattn.extraction.extraction_failure import write_failures
+from vidattn.extraction.extraction_outcome import IncompleteExtractionError
+from vidattn.extraction.extraction_outcome import check_extraction
 from vidattn.extraction.extraction_progress import ExtractionProgress
 from vidattn.extraction.extraction_summary import ExtractionSummary
+from vidattn.extraction.feature_extractor import INDEX_FILENAME
 from vidattn.extraction.feature_extractor import FeatureExtractor
 from vidattn.extraction.frame_batcher import FrameBatcher
 from vidattn.extraction.split_recorder import SplitRecorder

@@ -16,6 +16,7 @@ from typing import Optional
 
 import numpy as np
 
+from vidattn.data.decode_coverage import DecodeCoverage
 from vidattn.data.frame_sampling import FrameSampling
 from vidattn.data.frame_sampling import known_fps
 from vidattn.data.importers import VideoEntry
@@ -34,6 +35,8 @@ class DecodedVideo:
             video could not be decoded (or once its features are complete).
         source_fps: float. The source's frame rate, 0 when unknown.
         reason: str or None. Why the video could not be decoded.
+        partial: a `DecodeCoverage` when the video decoded only in part and
+            was kept on request (see `vidattn.data.VideoReader`), else None.
         features: list of arrays. The feature cubes computed so far, in
             frame order (see `vidattn.extraction.FrameBatcher`).
         remaining: int. Frames still waiting for the backbone.
@@ -44,6 +47,7 @@ class DecodedVideo:
     frames: Optional[np.ndarray] = None
     source_fps: float = 0.0
     reason: Optional[str] = None
+    partial: Optional[DecodeCoverage] = None
     features: list = dataclasses.field(default_factory=list)
     remaining: int = 0
 
@@ -62,7 +66,7 @@ class DecodedVideo:
 
         Returns:
             A dict of the keyword arguments `labels`, `captions`,
-            `sampling`, `stored_fps` and `source_fps` of
+            `sampling`, `stored_fps`, `source_fps` and `partial` of
             `vidattn.data.ShardWriter.write` and
             `vidattn.data.records.encode_video`.
         """
@@ -73,10 +77,19 @@ class DecodedVideo:
             "sampling": self.sampling.spec,
             "stored_fps": self.sampling.record_stored_fps(self.source_fps),
             "source_fps": self.source_fps,
+            "partial": self.partial is not None,
         }
 
 
-def decode_entry(entry, sampling, *, size=None, max_frames=None, stop=None):
+def decode_entry(
+    entry,
+    sampling,
+    *,
+    size=None,
+    max_frames=None,
+    allow_partial=False,
+    stop=None,
+):
     """Decodes and samples one video; a failure comes back as a reason.
 
     Args:
@@ -87,17 +100,21 @@ def decode_entry(entry, sampling, *, size=None, max_frames=None, stop=None):
             decoded.
         max_frames: int or None. See `FrameSampling.read`. Defaults to
             `None`.
+        allow_partial: bool. Keep a video that decodes only in part (a
+            truncated or damaged file), marked `partial`, rather than fail
+            it. Defaults to `False`.
         stop: `threading.Event` or None. Once set, the entry is not decoded
             (a run that stopped). Defaults to `None`.
 
     Returns:
-        A `DecodedVideo`: with `frames` and `remaining` set, or with
-        `reason` set when the video could not be decoded.
+        A `DecodedVideo`: with `frames` and `remaining` set (and `partial`
+        for a video kept in part), or with `reason` set when the video
+        could not be decoded.
     """
     if stop is not None and stop.is_set():
         return DecodedVideo(entry, sampling, reason="the run stopped")
     try:
-        reader = VideoReader(entry.path, size=size)
+        reader = VideoReader(entry.path, size=size, allow_partial=allow_partial)
         sampled = sampling.read(reader, max_frames=max_frames)
     except VideoDecodeError as error:
         return DecodedVideo(entry, sampling, reason=error.reason)
@@ -112,12 +129,20 @@ def decode_entry(entry, sampling, *, size=None, max_frames=None, stop=None):
         sampling,
         frames=sampled.frames,
         source_fps=known_fps(reader.fps),
+        partial=sampled.partial,
         remaining=len(sampled.frames),
     )
 
 
 def decode_entries(
-    entries, sampling, *, size=None, max_frames=None, workers=2, prefetch=4
+    entries,
+    sampling,
+    *,
+    size=None,
+    max_frames=None,
+    allow_partial=False,
+    workers=2,
+    prefetch=4,
 ):
     """Decodes videos in a pool of threads, a few ahead of the caller.
 
@@ -131,6 +156,7 @@ def decode_entries(
         sampling: a `FrameSampling`.
         size: `(height, width)` or None. See `decode_entry`.
         max_frames: int or None. See `decode_entry`.
+        allow_partial: bool. See `decode_entry`. Defaults to `False`.
         workers: int. Decoder threads. Defaults to 2.
         prefetch: int. Videos decoded or decoding ahead at most. Defaults
             to 4.
@@ -144,6 +170,7 @@ def decode_entries(
         sampling=sampling,
         size=size,
         max_frames=max_frames,
+        allow_partial=allow_partial,
         stop=stop,
     )
     pending = collections.deque()

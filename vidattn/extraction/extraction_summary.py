@@ -19,6 +19,8 @@ class ExtractionSummary:
         failures: tuple of `ExtractionFailure`, also in `failures.json`.
         num_frames: int. Frames written by this run.
         seconds: float. Wall time of the run.
+        partial: int. Of the videos written, those that decoded only in
+            part, kept on request and marked in their records.
     """
 
     split: str
@@ -29,6 +31,12 @@ class ExtractionSummary:
     failures: Tuple[ExtractionFailure, ...]
     num_frames: int
     seconds: float
+    partial: int = 0
+
+    @property
+    def stored(self):
+        """Videos of the split that the folder holds: written or skipped."""
+        return self.written + self.skipped
 
     @property
     def videos_per_second(self):
@@ -42,8 +50,10 @@ class ExtractionSummary:
         return self.num_frames / self.seconds if self.seconds > 0 else 0.0
 
     def __str__(self):
+        partial = f" ({self.partial} partial)" if self.partial else ""
         return (
-            f"{self.split}: {self.written} written, {self.skipped} skipped "
+            f"{self.split}: {self.written} written{partial}, "
+            f"{self.skipped} skipped "
             f"(already done), {self.failed} failed, {self.num_frames} frames "
             f"in {self.seconds:.1f} s ({self.videos_per_second:.2f} videos/s, "
             f"{self.frames_per_second:.1f} frames/s) -> {self.output_dir}"

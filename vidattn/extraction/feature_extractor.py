@@ -41,6 +41,13 @@ from vidattn.extraction.split_recorder import SplitRecorder
 from vidattn.utils.arguments import check_int
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.folder_lock import FolderLock
+
+INDEX_FILENAME = "index.json"
+"""The file, in an output folder, that `extract_splits` saves the index as."""
+
+OUTPUT_LOCK_FILENAME = ".extract.lock"
+"""The lock file that `extract_splits` holds in its output folder."""
 
 
 class FeatureExtractor:
@@ -66,11 +73,16 @@ class FeatureExtractor:
       (`ShardWriter.has`) are skipped, so a rerun after a crash, a kill or
       Ctrl-C redoes only the unfinished shard's videos and stores none twice
       (a kill loses at most the shard being written: lower
-      `max_videos_per_shard` to lose less).
-    - A video that cannot be decoded (missing, empty, truncated, corrupt,
-      no video stream) or written is logged with its file and reason,
-      listed in `<folder>/failures.json` (rewritten atomically as the run
-      goes) and skipped; the run goes on. A rerun tries it again.
+      `max_videos_per_shard` to lose less). A rerun first checks the shards
+      it keeps (sizes and SHA-256, see `ShardWriter`): the videos of a
+      damaged shard are extracted again.
+    - A video that cannot be decoded (missing, empty, corrupt, no video
+      stream, or truncated: it decodes to less than its file declares, see
+      `vidattn.data.VideoReader`) or written is logged with its file and
+      reason, listed in `<folder>/failures.json` (rewritten atomically as
+      the run goes) and skipped; the run goes on. A rerun tries it again.
+      With `allow_partial=True` a truncated video is kept instead, the part
+      that decodes, marked `partial` in its record.
     - A progress display (`vidattn.extraction.ExtractionProgress`, a
       `keras.utils.Progbar`) shows videos/s, frames/s and the ETA on
       stdout: a bar redrawn in place on a terminal, a line every
@@ -97,6 +109,12 @@ class FeatureExtractor:
         max_videos_per_shard: int or None. See `ShardWriter`. Defaults to
             `None`.
         max_shard_bytes: int. See `ShardWriter`. Defaults to 256 MiB.
+        allow_partial: bool. Keep a video that decodes only in part (a
+            truncated or damaged file), marked in its record, rather than
+            list it as a failure. Defaults to `False`.
+        verify_checksums: bool. Whether a rerun checks the SHA-256 of the
+            shards it keeps, or only their sizes. See `ShardWriter`.
+            Defaults to `True`.
         verbose: int. 0 silent, 1 a progress display. Defaults to 1.
         progress_interval: float. Seconds between progress lines when
             stdout is not a terminal. Defaults to 30.
@@ -133,6 +151,8 @@ class FeatureExtractor:
         shuffle_seed=0,
         max_videos_per_shard=None,
         max_shard_bytes=256 * 2**20,
+        allow_partial=False,
+        verify_checksums=True,
         verbose=1,
         progress_interval=30.0,
     ):
@@ -164,6 +184,8 @@ class FeatureExtractor:
         self.shuffle_seed = shuffle_seed
         self.max_videos_per_shard = max_videos_per_shard
         self.max_shard_bytes = max_shard_bytes
+        self.allow_partial = bool(allow_partial)
+        self.verify_checksums = bool(verify_checksums)
         self.verbose = int(verbose)
         self.progress_interval = float(progress_interval)
 
@@ -171,7 +193,9 @@ class FeatureExtractor:
         return (
             f"FeatureExtractor(backbone={self.backbone!r}, "
             f"sampling={self.sampling.spec!r}, batch_size={self.batch_size}, "
-            f"workers={self.workers}, dtype={self.dtype!r})"
+            f"workers={self.workers}, dtype={self.dtype!r}"
+            + (", allow_partial=True" if self.allow_partial else "")
+            + ")"
         )
 
     @property
@@ -181,8 +205,14 @@ class FeatureExtractor:
             return self.backbone.input_size
         return None
 
-    def extract_splits(self, index, output_dir, splits=None, *, on_video=None):
+    def extract_splits(
+        self, index, output_dir, splits=None, *, on_video=None, save_index=False
+    ):
         """Extracts several splits of an index, one folder per split.
+
+        The output folder is locked for the whole run before anything is
+        written in it (`vidattn.utils.FolderLock`, `.extract.lock`), so that
+        a second run into the same folder is refused at once.
 
         Args:
             index: a `DatasetIndex`.
@@ -190,9 +220,16 @@ class FeatureExtractor:
             splits: sequence of str or None. Defaults to `None`: every split
                 that holds a video, in the order train, validation, test.
             on_video: callable or None. See `extract_dataset`.
+            save_index: bool. Whether to save the index as
+                `<output_dir>/index.json` (`INDEX_FILENAME`). Defaults to
+                `False`.
 
         Returns:
             A dict mapping each split extracted to its `ExtractionSummary`.
+
+        Raises:
+            vidattn.utils.FolderLockedError: (an `OSError`) if another run
+                holds the output folder.
         """
         if not isinstance(index, DatasetIndex):
             raise ValueError(
@@ -203,13 +240,16 @@ class FeatureExtractor:
             sizes = index.split_sizes()
             splits = [split for split in SPLITS if sizes[split]]
         summaries = {}
-        for split in splits:
-            summaries[split] = self.extract_dataset(
-                index,
-                os.path.join(output_dir, split),
-                split=split,
-                on_video=on_video,
-            )
+        with FolderLock(output_dir, OUTPUT_LOCK_FILENAME):
+            if save_index:
+                index.to_json(os.path.join(output_dir, INDEX_FILENAME))
+            for split in splits:
+                summaries[split] = self.extract_dataset(
+                    index,
+                    os.path.join(output_dir, split),
+                    split=split,
+                    on_video=on_video,
+                )
         return summaries
 
     def extract_dataset(
@@ -245,7 +285,8 @@ class FeatureExtractor:
             ValueError: if the entries are invalid, or the folder holds a
                 dataset of other settings (backbone, layer, sampling rate,
                 classes, dtype).
-            RuntimeError: if another writer holds the folder.
+            vidattn.utils.FolderLockedError: (an `OSError`) if another
+                writer holds the folder.
         """
         started = time.perf_counter()
         entries, class_names, multi_label = select_entries(
@@ -297,6 +338,7 @@ class FeatureExtractor:
             **settings,
             max_videos_per_shard=self.max_videos_per_shard,
             max_shard_bytes=self.max_shard_bytes,
+            verify_checksums=self.verify_checksums,
         )
 
     def _extract(self, entries, recorder):
@@ -307,6 +349,7 @@ class FeatureExtractor:
             self.sampling,
             size=self.decode_size,
             max_frames=self.max_frames,
+            allow_partial=self.allow_partial,
             workers=self.workers,
             prefetch=self.prefetch,
         )

@@ -24,6 +24,8 @@ class SplitRecorder:
 
     Attributes:
         written: int. Videos written.
+        partial: int. Videos written that decoded only in part (kept on
+            request, marked in their records).
         num_frames: int. Frames written.
         failures: list of `ExtractionFailure`.
     """
@@ -33,6 +35,7 @@ class SplitRecorder:
         self.progress = progress
         self.on_video = on_video
         self.written = 0
+        self.partial = 0
         self.num_frames = 0
         self.failures = []
 
@@ -63,6 +66,12 @@ class SplitRecorder:
                 VideoResult(entry.video_id, entry.path, False, reason=reason)
             )
             return
+        if video.partial is not None:
+            self.partial += 1
+            self.progress.note(
+                f"Kept partial video {entry.video_id!r} ({entry.path}): "
+                f"{video.partial.describe()}"
+            )
         self._report(
             VideoResult(entry.video_id, entry.path, True, len(features))
         )
@@ -91,6 +100,7 @@ class SplitRecorder:
             failures=tuple(self.failures),
             num_frames=self.num_frames,
             seconds=seconds,
+            partial=self.partial,
         )
 
     def _report(self, result):

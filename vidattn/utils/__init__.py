@@ -5,6 +5,7 @@
   or not at all, durably (temporary name, fsync, rename, fsync of the
   folder).
 - `sha256_file`: the checksum of a file, as the manifests list it.
+- `FolderLock`, `FolderLockedError`: one process at a time in a folder.
 - `vidattn.utils.arguments`: the checks of constructor and function
   arguments, with "Expected ..., Received: ..." messages.
 """
@@ -15,3 +16,5 @@ from vidattn.utils.atomic_write import fsync_directory
 from vidattn.utils.atomic_write import publish_file
 from vidattn.utils.atomic_write import write_json_atomically
 from vidattn.utils.checksums import sha256_file
+from vidattn.utils.folder_lock import FolderLock
+from vidattn.utils.folder_lock import FolderLockedError

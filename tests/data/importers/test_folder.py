@@ -206,22 +206,25 @@ def test_same_video_in_two_containers(tmp_path):
     )
 
 
+BAD_FRACTIONS = r"`fractions` \(`--split_fractions`\) to be three non-negative"
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
         (
             dict(fractions=(0.8, 0.2)),
-            "`fractions` to be three non-negative numbers",
+            BAD_FRACTIONS,
         ),
         (
             dict(fractions=(0.8, 0.3, 0.1)),
-            "`fractions` to be three non-negative numbers",
+            BAD_FRACTIONS,
         ),
         (
             dict(fractions=(1.2, -0.1, -0.1)),
-            "`fractions` to be three non-negative numbers",
+            BAD_FRACTIONS,
         ),
-        (dict(fractions="0.8"), "`fractions` to be three non-negative numbers"),
+        (dict(fractions="0.8"), BAD_FRACTIONS),
         (dict(seed=1.5), "`seed` to be an int"),
         (dict(seed=None), "`seed` to be an int"),
         (dict(extensions=[""]), "`extensions` to be a non-empty sequence"),

@@ -257,7 +257,8 @@ def _check_fractions(fractions):
         or abs(sum(values) - 1) > 1e-6
     ):
         raise ValueError(
-            "Expected `fractions` to be three non-negative numbers (train, "
+            "Expected `fractions` (`--split_fractions`) to be three "
+            "non-negative numbers (train, "
             "validation, test) summing to 1, such as (0.8, 0.1, 0.1). "
             f"Received: fractions={fractions!r}"
         )

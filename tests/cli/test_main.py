@@ -50,20 +50,33 @@ def test_help_lists_the_commands_and_succeeds(monkeypatch, capsys):
         assert f"  {name} " in output
 
 
-def test_error_message_drops_tensorflows_graph_context():
+WHERE = "/data/train-00000.tfrecord, record 3 (video_id=a)"
+FAILED_CHECK = f"{WHERE}: expected finite feature values. Received: nan."
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # What `model.fit` raises when the pipeline's assertion fails.
+        "Graph execution error:\n\nDetected at node Assert_5/Assert defined "
+        "at (most recent call last):\n<stack traces unavailable>\n"
+        f"assertion failed: [{FAILED_CHECK}]\n\t [[IteratorGetNext]]",
+        # What iterating the dataset eagerly raises.
+        "{{function_node __wrapped__IteratorGetNext_output_types_1}} "
+        f"assertion failed: [{FAILED_CHECK}]\n\t [[{{{{node Assert}}}}]] "
+        "[Op:IteratorGetNext]",
+        # A message of our own with TensorFlow's op suffix.
+        f"{FAILED_CHECK}\n\t [[{{{{node Assert}}}}]] [Op:IteratorGetNext]",
+    ],
+)
+def test_error_message_keeps_only_the_checks_own_words(raw):
     import tensorflow as tf
 
-    error = tf.errors.InvalidArgumentError(
-        None,
-        None,
-        "/data/train-00000.tfrecord, record 3 (video_id=a): expected "
-        "finite features; received 12 NaN values.\n"
-        "\t [[{{node Assert/AssertGuard/Assert}}]] [Op:IteratorGetNext]",
-    )
-    assert main.error_message(error) == (
-        "/data/train-00000.tfrecord, record 3 (video_id=a): expected finite "
-        "features; received 12 NaN values."
-    )
+    error = tf.errors.InvalidArgumentError(None, None, raw)
+    assert main.error_message(error) == FAILED_CHECK
+
+
+def test_error_message_of_a_file_error():
     assert main.error_message(FileNotFoundError(2, "No such file", "x")) == (
         "[Errno 2] No such file: 'x'"
     )

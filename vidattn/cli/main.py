@@ -65,10 +65,14 @@ COMMANDS = {
 
 _HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
 
-# What TensorFlow appends to the message of an error raised inside a graph.
-_GRAPH_CONTEXT = re.compile(
-    r"\s*(\[\[\{\{node .*|\[Op:.*|\{\{function_node .*)$"
+# What TensorFlow wraps around the message of an error raised in a graph.
+_ASSERTION = re.compile(r"assertion failed: \[(.*)\]\s*$")
+_GRAPH_NOISE = re.compile(
+    r"^\s*(Graph execution error:|Detected at node .*|<stack traces "
+    r"unavailable>|\[\[.*\]\].*|\[Op:.*\])\s*$"
 )
+_FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+_OP_SUFFIX = re.compile(r"\s*\[Op:[^\]]*\]\s*$")
 
 
 def quiet_tensorflow():
@@ -95,17 +99,25 @@ def expected_errors():
 
 
 def error_message(error):
-    """The message of an expected error, without TensorFlow's graph context."""
+    """The message of an expected error, without TensorFlow's graph context.
+
+    An assertion that a `tf.data` pipeline fails (a record that does not
+    match its manifest, non-finite features) reaches Python wrapped in the
+    graph's node names and stack notes; only the assertion's own message is
+    for the user.
+    """
     message = getattr(error, "message", None) or str(error)
     if isinstance(error, KeyError) or not message:
         message = repr(error)
-    lines = [
-        line
-        for line in message.strip().splitlines()
-        if not _GRAPH_CONTEXT.match(line)
-    ]
-    text = "\n".join(lines).strip()
-    return _GRAPH_CONTEXT.sub("", text).strip() or type(error).__name__
+    lines = []
+    for line in message.strip().splitlines():
+        line = _FUNCTION_NODE.sub("", line)
+        assertion = _ASSERTION.search(line)
+        if assertion:
+            return assertion.group(1).strip()
+        if not _GRAPH_NOISE.match(line):
+            lines.append(_OP_SUFFIX.sub("", line))
+    return "\n".join(lines).strip() or type(error).__name__
 
 
 def usage():

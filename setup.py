@@ -30,6 +30,11 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
+    # Caption scores (vidattn.metrics.caption_scores): coco-caption's BLEU,
+    # METEOR, ROUGE-L and CIDEr scorers, the ones video-captioning papers
+    # report. Its PTB tokenizer and METEOR are Java programs (jars in the
+    # wheel): they need a Java runtime (8 or later) on PATH, which pip cannot
+    # install.
     "captions": ["pycocoevalcap==1.2"],
     # Feature extraction as an Apache Beam pipeline
     # (vidattn.extraction.beam_pipeline).
@@ -46,6 +51,7 @@ EXTRAS_REQUIRE = {
         # Real photos (a cat, a cup of coffee) for the backbone's ImageNet
         # check.
         "scikit-image==0.26.0",
+        # The caption-score tests (they also need Java on PATH).
         "pycocoevalcap==1.2",
         # The Beam pipeline is tested on the DirectRunner.
         "apache-beam==2.71.0",

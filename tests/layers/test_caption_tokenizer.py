@@ -313,7 +313,11 @@ def test_bad_captions_are_refused_eagerly_and_in_graphs(
 
 def test_adapt_refuses_a_caption_without_words_and_too_high_min_count():
     with pytest.raises(ValueError, match="Caption 1: expected a caption"):
-        CaptionTokenizer().adapt(["a dog", "?!"[:1]])
+        CaptionTokenizer().adapt(["a dog", "?"])
+    with pytest.raises(ValueError, match="video_id=v2: expected a caption"):
+        CaptionTokenizer().adapt(
+            ["a dog", "?"], sources=["video_id=v1", "video_id=v2"]
+        )
     with pytest.raises(ValueError, match="min_count=3 times"):
         CaptionTokenizer(min_count=3).adapt(["a dog", "a cat"])
     with pytest.raises(ValueError, match="received a single string"):

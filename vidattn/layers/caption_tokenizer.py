@@ -337,7 +337,7 @@ class CaptionTokenizer(keras.layers.Layer):
         text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
         return tf.reshape(text, tf.shape(captions))
 
-    def adapt(self, captions):
+    def adapt(self, captions, sources=None):
         """Sets the vocabulary to the words of `captions`.
 
         Words seen at least `min_count` times are kept, ordered by count
@@ -349,6 +349,9 @@ class CaptionTokenizer(keras.layers.Layer):
         Args:
             captions: an iterable of str (a list, a generator) or a
                 `tf.data.Dataset` of string scalars or batches.
+            sources: optional iterable of str, one per caption, naming
+                where it comes from (e.g. `"video_id=v1"`) in errors.
+                Defaults to the caption's position.
 
         Raises:
             ValueError: if a caption has no words after standardization, or
@@ -356,15 +359,20 @@ class CaptionTokenizer(keras.layers.Layer):
         """
         counts = collections.Counter()
         num_captions = num_truncated = 0
-        chunk = []
+        chunk, chunk_sources = [], []
+        sources = iter(sources) if sources is not None else None
 
-        def count(chunk):
+        def count(chunk, chunk_sources):
             nonlocal num_captions, num_truncated
             standardized = self.standardize(chunk).numpy()
             for index, (caption, text) in enumerate(zip(chunk, standardized)):
                 words = text.decode("utf-8").split()
                 if not words:
-                    where = f"Caption {num_captions + index}"
+                    where = (
+                        chunk_sources[index]
+                        if chunk_sources
+                        else f"Caption {num_captions + index}"
+                    )
                     raise ValueError("".join(_empty_caption(where, caption)))
                 num_truncated += len(words) > self.max_length
                 counts.update(words)
@@ -372,11 +380,13 @@ class CaptionTokenizer(keras.layers.Layer):
 
         for caption in _iterate_strings(captions):
             chunk.append(caption)
+            if sources is not None:
+                chunk_sources.append(next(sources))
             if len(chunk) == _ADAPT_CHUNK:
-                count(chunk)
-                chunk = []
+                count(chunk, chunk_sources)
+                chunk, chunk_sources = [], []
         if chunk:
-            count(chunk)
+            count(chunk, chunk_sources)
         kept = sorted(
             (word for word, n in counts.items() if n >= self.min_count),
             key=lambda word: (-counts[word], word),

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.fixtures.caption_datasets import CAPTIONS
+from tests.fixtures.caption_datasets import write_captioned_dataset
 from tests.fixtures.damaged_files import flip_byte
 from vidattn.data import FeatureDataset
 from vidattn.data import ShardWriter
@@ -542,3 +544,32 @@ def test_non_finite_record_is_refused_by_every_reader(tmp_path):
             read()
         assert f"{where} (video 'nan_video')" in str(info.value)
         assert expected in str(info.value)
+
+
+def test_video_captions_read_ids_and_captions_in_manifest_order(tmp_path):
+    write_captioned_dataset(tmp_path)
+    data = FeatureDataset(str(tmp_path))
+    assert len(data.shard_paths) == 3
+    expected = [
+        (f"video_{index}", list(texts)) for index, texts in enumerate(CAPTIONS)
+    ]
+    assert list(data.video_captions()) == expected
+    assert list(data.video_captions(batch_size=1)) == expected
+    with pytest.raises(ValueError, match="`batch_size` to be a positive"):
+        next(data.video_captions(batch_size=0))
+
+
+def test_video_captions_check_ids_against_the_manifest(tmp_path):
+    write_captioned_dataset(tmp_path)
+    _rewrite_manifest(
+        tmp_path,
+        lambda manifest: manifest["shards"][1]["video_ids"].reverse(),
+    )
+    data = FeatureDataset(str(tmp_path), verify_checksums=False)
+    with pytest.raises(ValueError) as info:
+        list(data.video_captions())
+    assert str(info.value) == (
+        f"{data.shard_paths[1]}, record 0: expected video_id='video_3' as "
+        "manifest.json says (2 records); received 'video_2'. Rewrite the "
+        "dataset."
+    )

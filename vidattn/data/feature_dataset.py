@@ -699,6 +699,54 @@ class FeatureDataset:
             dataset, batch_size, drop_remainder, dtype, count, pad=True
         )
 
+    def video_captions(self, batch_size=256):
+        """Yields each video's id and captions, reading no features.
+
+        Only the `video_id` and `captions` fields of each record are parsed
+        (`vidattn.data.records.parse_caption_tensors`), in manifest order:
+        what a vocabulary or the references of a scorer need, at the cost
+        of reading the files.
+
+        Args:
+            batch_size: int. Records parsed at once. Defaults to `256`.
+
+        Yields:
+            `(video_id, captions)`: a str and a list of str (empty for a
+            video without captions).
+
+        Raises:
+            ValueError: if a shard's video ids or record count differ from
+                the manifest's.
+        """
+        check_positive_int("batch_size", batch_size)
+        for shard in self._shards:
+            path, expected = shard["path"], shard["video_ids"]
+            parsed = (
+                tf.data.TFRecordDataset(path)
+                .batch(batch_size)
+                .map(records.parse_caption_tensors)
+            )
+            index = 0
+            for batch in parsed:
+                captions = batch["captions"].to_list()
+                for video_id, texts in zip(batch["video_id"].numpy(), captions):
+                    video_id = video_id.decode("utf-8")
+                    wanted = expected[index] if index < len(expected) else None
+                    if video_id != wanted:
+                        raise ValueError(
+                            f"{path}, record {index}: expected video_id="
+                            f"{wanted!r} as {schema.MANIFEST_FILENAME} says "
+                            f"({len(expected)} records); received "
+                            f"{video_id!r}. Rewrite the dataset."
+                        )
+                    yield video_id, [text.decode("utf-8") for text in texts]
+                    index += 1
+            if index != len(expected):
+                raise ValueError(
+                    f"{path}: expected {len(expected)} records as "
+                    f"{schema.MANIFEST_FILENAME} says; received {index}."
+                )
+
     def videos(self):
         """Reads every record eagerly, in manifest order, as NumPy values.
 

@@ -526,6 +526,32 @@ def _join(*parts):
     return tf.strings.join(pieces)
 
 
+def parse_caption_tensors(serialized):
+    """Parses the video ids and captions of records, and nothing else.
+
+    The feature list is left unparsed, so this reads a dataset's captions
+    at the cost of reading its files.
+
+    Args:
+        serialized: string tensor of shape `(batch,)`. Serialized records.
+
+    Returns:
+        A dict of `"video_id"`, a string tensor `(batch,)`, and
+        `"captions"`, a string `tf.RaggedTensor` `(batch, None)`.
+    """
+    context, _, _ = tf.io.parse_sequence_example(
+        serialized,
+        context_features={
+            "video_id": tf.io.FixedLenFeature([], _SCALAR_CONTEXT["video_id"]),
+            "captions": tf.io.VarLenFeature(_LIST_CONTEXT["captions"]),
+        },
+    )
+    return {
+        "video_id": context["video_id"],
+        "captions": tf.RaggedTensor.from_sparse(context["captions"]),
+    }
+
+
 def parse_video_tensors(
     serialized, *, grid_size, channels, dtype, source="record"
 ):

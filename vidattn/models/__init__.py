@@ -7,6 +7,9 @@ from vidattn.models.action_model_factory import (
     check_action_model_hyperparameters,
 )
 from vidattn.models.action_recognizer import ActionRecognizer
+from vidattn.models.caption_decoding import beam_search
+from vidattn.models.caption_decoding import greedy_search
+from vidattn.models.caption_decoding import tile_beams
 from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
 from vidattn.models.softmax_regression_recognizer import (
     SoftmaxRegressionRecognizer,

@@ -11,4 +11,5 @@ from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
 from vidattn.models.softmax_regression_recognizer import (
     SoftmaxRegressionRecognizer,
 )
+from vidattn.models.video_captioner import VideoCaptioner
 from vidattn.models.video_classifier import VideoClassifier

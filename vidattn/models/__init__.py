@@ -7,6 +7,8 @@ from vidattn.models.action_model_factory import (
     check_action_model_hyperparameters,
 )
 from vidattn.models.action_recognizer import ActionRecognizer
+from vidattn.models.caption_model_factory import CAPTION_MODELS
+from vidattn.models.caption_model_factory import build_video_captioner
 from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
 from vidattn.models.softmax_regression_recognizer import (
     SoftmaxRegressionRecognizer,

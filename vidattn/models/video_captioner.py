@@ -382,6 +382,10 @@ class VideoCaptioner(keras.Model):
     def prepare_context(self, features, frame_mask=None):
         """The video's part of the attention, once per video (see
         `vidattn.layers.GatedSpatioTemporalAttention.prepare`)."""
+        # The features are data: no gradient flows to them, and saying so
+        # spares the loop's backward pass a (batch, N*K*K, D) gradient per
+        # word.
+        features = ops.stop_gradient(features)
         return self.attention_layer.prepare(features, frame_mask)
 
     def initial_states(self, features, frame_mask=None):

@@ -46,3 +46,31 @@ def test_invalid_target():
         ValueError, match='Expected `target` to be a float or "uniform"'
     ):
         doubly_stochastic_penalty(np.ones((1, 2, 3), "float32"), target="mean")
+
+
+def test_location_mask_leaves_masked_locations_out():
+    # 2 steps over 6 locations of which the last 2 are padding (weight 0).
+    attention = np.zeros((1, 2, 6), "float32")
+    attention[0, 0, :4] = [0.5, 0.5, 0.0, 0.0]
+    attention[0, 1, :4] = [0.0, 0.0, 0.5, 0.5]
+    location_mask = np.array([[1, 1, 1, 1, 0, 0]], bool)
+    # Literal target 1: (1 - 0.5)^2 at each of the 4 valid locations.
+    np.testing.assert_allclose(
+        doubly_stochastic_penalty(attention, location_mask=location_mask),
+        [1.0],
+        rtol=1e-6,
+    )
+    # Uniform target 2 words / 4 valid locations = 0.5: met exactly.
+    np.testing.assert_allclose(
+        doubly_stochastic_penalty(
+            attention, target="uniform", location_mask=location_mask
+        ),
+        [0.0],
+        atol=1e-7,
+    )
+    # Without the mask the padded locations count: target 2/6.
+    np.testing.assert_allclose(
+        doubly_stochastic_penalty(attention, target="uniform"),
+        [4 * (0.5 - 2 / 6) ** 2 + 2 * (2 / 6) ** 2],
+        rtol=1e-6,
+    )

@@ -1,7 +1,9 @@
 from keras import ops
 
 
-def doubly_stochastic_penalty(attention_weights, mask=None, target=1.0):
+def doubly_stochastic_penalty(
+    attention_weights, mask=None, target=1.0, location_mask=None
+):
     """The doubly stochastic attention penalty of Xu et al. (2015).
 
     `sum_i (target - sum_t l_t,i)^2` for each example (thesis eqs. 2.7 and
@@ -20,8 +22,13 @@ def doubly_stochastic_penalty(attention_weights, mask=None, target=1.0):
             `(batch, steps, K, K)`; each step sums to 1 over the locations.
         mask: Optional boolean tensor of shape `(batch, steps)`. Masked steps
             add nothing to the sum over time.
-        target: float, or `"uniform"` for the number of valid steps divided
-            by the number of locations. Defaults to `1.0`.
+        target: float, or `"uniform"` for the attention summed over the
+            valid steps and locations (the number of valid steps) divided by
+            the number of valid locations. Defaults to `1.0`.
+        location_mask: Optional boolean tensor of shape `(batch, locations)`
+            (or `(batch, ...)` that flattens to it). Masked locations (e.g.
+            those of a captioner's padded frames) are left out of the sum
+            over locations and of the uniform target's count.
 
     Returns:
         A float32 tensor of shape `(batch,)`.
@@ -42,13 +49,22 @@ def doubly_stochastic_penalty(attention_weights, mask=None, target=1.0):
             ops.cast(mask, "float32"), -1
         )
     coverage = ops.sum(attention_weights, axis=1)
+    if location_mask is None:
+        valid = None
+        num_locations = ops.cast(ops.shape(coverage)[-1], "float32")
+    else:
+        valid = ops.cast(
+            ops.reshape(location_mask, (batch_size, -1)), "float32"
+        )
+        num_locations = ops.maximum(ops.sum(valid, axis=-1, keepdims=True), 1.0)
     if isinstance(target, str):
         if target != "uniform":
             raise ValueError(
                 'Expected `target` to be a float or "uniform". '
                 f"Received: target={target!r}"
             )
-        target = ops.sum(coverage, axis=-1, keepdims=True) / ops.cast(
-            ops.shape(coverage)[-1], "float32"
-        )
-    return ops.sum(ops.square(target - coverage), axis=-1)
+        target = ops.sum(coverage, axis=-1, keepdims=True) / num_locations
+    squared = ops.square(target - coverage)
+    if valid is not None:
+        squared = squared * valid
+    return ops.sum(squared, axis=-1)

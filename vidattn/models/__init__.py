@@ -10,8 +10,11 @@ from vidattn.models.action_recognizer import ActionRecognizer
 from vidattn.models.caption_decoding import beam_search
 from vidattn.models.caption_decoding import greedy_search
 from vidattn.models.caption_decoding import tile_beams
+from vidattn.models.caption_model_factory import CAPTION_MODELS
+from vidattn.models.caption_model_factory import build_video_captioner
 from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer
 from vidattn.models.softmax_regression_recognizer import (
     SoftmaxRegressionRecognizer,
 )
+from vidattn.models.video_captioner import VideoCaptioner
 from vidattn.models.video_classifier import VideoClassifier

@@ -3,9 +3,10 @@ import json
 import keras
 from keras import ops
 
+from vidattn.losses.training_loss import training_loss
 from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_positive_int
-from vidattn.utils.keras_internals import scale_loss_for_distribution
+from vidattn.utils.feature_shapes import check_feature_cube_shape
 
 FEATURE_METADATA_KEYS = (
     "backbone",
@@ -157,40 +158,10 @@ class VideoClassifier(keras.Model):
         """Validates the input shape; returns `(features_shape, K, channels)`.
 
         `input_shape` is the shape of the features tensor, or a dict of shapes
-        with the key `"features"`.
+        with the key `"features"` (see
+        `vidattn.utils.feature_shapes.check_feature_cube_shape`).
         """
-        if isinstance(input_shape, dict):
-            if "features" not in input_shape:
-                raise ValueError(
-                    'Expected a dict input with the key "features" (and '
-                    'optionally "frame_mask"). Received keys: '
-                    f"{sorted(input_shape)}"
-                )
-            input_shape = input_shape["features"]
-        shape = tuple(input_shape)
-        if len(shape) != 5:
-            raise ValueError(
-                "Expected features of shape (batch, frames, K, K, channels). "
-                f"Received: shape={shape}"
-            )
-        grid_height, grid_width, channels = shape[2:]
-        if None in (grid_height, grid_width, channels):
-            raise ValueError(
-                "Expected features with a known grid and channel count, "
-                f"(batch, frames, K, K, channels). Received: shape={shape}"
-            )
-        if grid_height != grid_width:
-            hint = ""
-            if grid_height > grid_width:
-                hint = (
-                    " This looks channels-first: transpose each cube to "
-                    "(K, K, channels)."
-                )
-            raise ValueError(
-                "Expected features of shape (batch, frames, K, K, channels) "
-                f"with a square K x K grid. Received: shape={shape}.{hint}"
-            )
-        return shape, grid_height, channels
+        return check_feature_cube_shape(input_shape)
 
     def build(self, input_shape):
         features_shape, grid_size, channels = self.check_features_shape(
@@ -311,27 +282,9 @@ class VideoClassifier(keras.Model):
     ):
         _, frame_mask = self.unpack_inputs(x)
         example_loss = self.per_example_loss(y, y_pred, frame_mask)
-        if sample_weight is not None:
-            sample_weight = ops.cast(
-                ops.reshape(sample_weight, (-1,)), "float32"
-            )
-            loss = ops.sum(example_loss * sample_weight) / ops.maximum(
-                ops.sum(sample_weight), 1e-8
-            )
-        else:
-            loss = ops.mean(example_loss)
-        if self.weight_decay > 0:
-            loss = loss + self.weight_decay * ops.sum(
-                [
-                    ops.sum(ops.square(ops.cast(weight, "float32")))
-                    for weight in self.trainable_weights
-                ]
-            )
-        for extra_loss in self.losses:
-            loss = loss + ops.cast(extra_loss, "float32")
-        # Divided by the number of replicas under tf.distribute, as Keras's
-        # own losses are before the gradients are summed over replicas.
-        return scale_loss_for_distribution(loss)
+        return training_loss(
+            example_loss, sample_weight, self.weight_decay, model=self
+        )
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return super().compute_metrics(

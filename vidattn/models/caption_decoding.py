@@ -47,15 +47,12 @@ Both return a dict of:
 from keras import ops
 from keras import tree
 
+from vidattn.layers.caption_tokenizer import END_ID
+from vidattn.layers.caption_tokenizer import PADDING_ID
+from vidattn.layers.caption_tokenizer import START_ID
 from vidattn.utils.arguments import check_int
 from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_positive_int
-
-# The special token ids of every caption vocabulary (see
-# `vidattn.layers.caption_tokenizer`): padding 0, start 2, end 3.
-_PADDING_ID = 0
-_START_ID = 2
-_END_ID = 3
 
 RESULT_KEYS = ("token_ids", "length", "log_probability", "score")
 
@@ -97,10 +94,10 @@ def greedy_search(
     initial_state,
     *,
     batch_size,
-    start_id=_START_ID,
-    end_id=_END_ID,
+    start_id=START_ID,
+    end_id=END_ID,
     max_length=30,
-    padding_id=_PADDING_ID,
+    padding_id=PADDING_ID,
 ):
     """The sentence that takes the most probable word at every step.
 
@@ -187,11 +184,11 @@ def beam_search(
     *,
     batch_size,
     beam_width=4,
-    start_id=_START_ID,
-    end_id=_END_ID,
+    start_id=START_ID,
+    end_id=END_ID,
     max_length=30,
     length_normalization=0.0,
-    padding_id=_PADDING_ID,
+    padding_id=PADDING_ID,
 ):
     """The best of `beam_width` sentences grown in parallel, per video.
 

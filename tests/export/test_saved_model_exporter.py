@@ -146,3 +146,59 @@ def test_reading_metadata_of_another_saved_model_says_what_is_missing(
     tf.saved_model.save(module, str(tmp_path / "other"))
     with pytest.raises(ValueError, match="export_action_model"):
         vidattn.export.read_export_metadata(tmp_path / "other")
+
+
+def make_captioner(attention):
+    tokenizer = vidattn.layers.CaptionTokenizer(["a", "man", "is", "cooking"])
+    model = vidattn.models.VideoCaptioner(
+        tokenizer, units=8, embedding_dim=6, attention=attention, seed=3
+    )
+    features = make_features(frames=4, seed=1)
+    model({"features": features, "caption_ids": np.array([[2, 4, 3]] * 2)})
+    # Sentences of several words rather than an untrained model's `<end>`.
+    bias = model.word_logits_layer.bias
+    bias.assign(bias.numpy() - 5.0 * np.eye(bias.shape[0])[3])
+    return model, features
+
+
+@pytest.mark.parametrize("attention", ["linear", "additive"])
+def test_an_exported_captioner_describes_videos_in_words(attention, tmp_path):
+    model, features = make_captioner(attention)
+    mask = np.array([[True, True, False, False], [True] * 4])
+    expected = model.generate({"features": features, "frame_mask": mask})
+    export_dir = vidattn.export.export_video_captioner(
+        model, tmp_path / "captioner" / "1"
+    )
+    del model
+    served = tf.saved_model.load(str(export_dir))
+    outputs = served.signatures["serve_with_mask"](
+        features=tf.constant(features), frame_mask=tf.constant(mask)
+    )
+    captions = [c.decode("utf-8") for c in outputs["captions"].numpy()]
+    assert captions == expected["captions"]
+    assert all(len(caption.split()) > 1 for caption in captions)
+    for key in ("token_ids", "length", "log_probability", "beta"):
+        np.testing.assert_allclose(outputs[key], expected[key], atol=1e-5)
+    np.testing.assert_allclose(
+        outputs["attention"], expected["attention"], atol=1e-5
+    )
+    assert np.all(outputs["attention"].numpy()[0, :, 2:] == 0)
+    default = served.signatures["serving_default"](
+        features=tf.constant(features)
+    )
+    assert default["captions"].shape == (2,)
+    metadata = vidattn.export.read_export_metadata(export_dir)
+    assert metadata["model"] == "VideoCaptioner"
+    assert metadata["vocabulary_size"] == 8
+    assert metadata["beam_width"] == 4 and metadata["max_length"] == 30
+
+
+def test_captioner_export_refuses_bad_arguments(tmp_path):
+    model, _ = make_captioner("additive")
+    with pytest.raises(ValueError, match="Received: beam_width=0"):
+        vidattn.export.export_video_captioner(
+            model, tmp_path / "a", beam_width=0
+        )
+    unbuilt = vidattn.models.VideoCaptioner(vocabulary_size=9)
+    with pytest.raises(ValueError, match="Expected a built model"):
+        vidattn.export.export_video_captioner(unbuilt, tmp_path / "b")

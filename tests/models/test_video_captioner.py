@@ -249,7 +249,11 @@ def test_bad_inputs_are_clear_errors():
     with pytest.raises(ValueError, match="looks channels-first"):
         make_model()(dict(x, features=np.zeros((3, 4, 8, 2, 2), "float32")))
     with pytest.raises(ValueError, match="integer tensor of shape"):
-        model(dict(x, caption_ids=x["caption_ids"].astype("float32")))
+        model(dict(x, caption_ids=x["caption_ids"] > 0))
+    np.testing.assert_array_equal(
+        model(dict(x, caption_ids=x["caption_ids"].astype("float32")))["beta"],
+        model(x)["beta"],
+    )
     with pytest.raises(ValueError, match="shape \\(batch, length\\)"):
         make_model()(dict(x, caption_ids=x["caption_ids"][0]))
     empty = x["caption_ids"].copy()

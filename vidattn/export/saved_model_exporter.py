@@ -1,4 +1,4 @@
-"""SavedModel export of the action models, for TF Serving."""
+"""SavedModel export of the action models and captioners, for TF Serving."""
 
 import json
 import os
@@ -6,6 +6,8 @@ import os
 import keras
 import tensorflow as tf
 
+from vidattn.utils.arguments import check_non_negative_number
+from vidattn.utils.arguments import check_positive_int
 from vidattn.utils.atomic_write import atomic_output_path
 
 SERVING_OUTPUTS = ("probabilities", "step_probabilities", "attention")
@@ -14,24 +16,36 @@ METADATA = "metadata"
 
 
 def export_metadata(model):
-    """What a server needs to know about an action model, JSON-ready.
+    """What a server needs to know about a model, JSON-ready.
 
     Args:
-        model: a `vidattn.models.VideoClassifier`.
+        model: a `vidattn.models.VideoClassifier` or
+            `vidattn.models.VideoCaptioner`.
 
     Returns:
-        A dict: `"model"` (the class name), `"num_classes"`,
-        `"multi_label"`, `"class_names"` (list or `None`) and
-        `"feature_metadata"` (dict or `None`).
+        A dict: `"model"` (the class name) and `"feature_metadata"` (dict or
+        `None`); for an action model `"num_classes"`, `"multi_label"` and
+        `"class_names"` (list or `None`); for a captioner
+        `"vocabulary_size"`.
     """
-    class_names = getattr(model, "class_names", None)
-    return {
+    metadata = {
         "model": type(model).__name__,
-        "num_classes": model.num_classes,
-        "multi_label": model.multi_label,
-        "class_names": None if class_names is None else list(class_names),
         "feature_metadata": getattr(model, "feature_metadata", None),
     }
+    if hasattr(model, "num_classes"):
+        class_names = getattr(model, "class_names", None)
+        metadata.update(
+            {
+                "num_classes": model.num_classes,
+                "multi_label": model.multi_label,
+                "class_names": None
+                if class_names is None
+                else list(class_names),
+            }
+        )
+    else:
+        metadata["vocabulary_size"] = model.vocabulary_size
+    return metadata
 
 
 def read_export_metadata(saved_model):
@@ -109,18 +123,7 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
     ...     model, "/tmp/vidattn_doc/1", overwrite=True
     ... )
     """
-    if not model.built:
-        raise ValueError(
-            "Expected a built model: call it on a batch of features or fit "
-            "it before exporting. Received an unbuilt "
-            f"{type(model).__name__}."
-        )
-    export_dir = os.fspath(export_dir)
-    if os.path.exists(export_dir) and not overwrite:
-        raise ValueError(
-            f"Expected a new export directory. Received {export_dir!r}, which "
-            "exists: pass overwrite=True or choose a new version number."
-        )
+    export_dir = _check_export(model, export_dir, overwrite)
     grid_size, _, channels = model.input_spec_shape()
     features_spec = tf.TensorSpec(
         (None, frames, grid_size, grid_size, channels), tf.float32, "features"
@@ -146,10 +149,131 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
         ),
         input_signature=[features_spec, mask_spec],
     )
-    metadata = tf.Variable(
-        json.dumps(export_metadata(model)), trainable=False, name=METADATA
-    )
+    return _write_archive(archive, export_metadata(model), export_dir)
+
+
+def _check_export(model, export_dir, overwrite):
+    if not model.built:
+        raise ValueError(
+            "Expected a built model: call it on a batch of features or fit "
+            "it before exporting. Received an unbuilt "
+            f"{type(model).__name__}."
+        )
+    export_dir = os.fspath(export_dir)
+    if os.path.exists(export_dir) and not overwrite:
+        raise ValueError(
+            f"Expected a new export directory. Received {export_dir!r}, which "
+            "exists: pass overwrite=True or choose a new version number."
+        )
+    return export_dir
+
+
+def _write_archive(archive, metadata, export_dir):
+    """Adds the metadata dict and writes the archive whole or not at all."""
+    metadata = tf.Variable(json.dumps(metadata), trainable=False, name=METADATA)
     archive.add_variable_collection(METADATA, [metadata])
     with atomic_output_path(export_dir, directory=True) as staging:
         archive.write_out(staging, verbose=False)
     return export_dir
+
+
+def export_video_captioner(
+    model,
+    export_dir,
+    *,
+    beam_width=4,
+    max_length=30,
+    length_normalization=0.0,
+    overwrite=False,
+):
+    """Writes a captioner as a SavedModel that describes videos in words.
+
+    The beam search of `VideoCaptioner.generate` runs inside the served
+    graph, and the vocabulary travels in the SavedModel (the tokenizer's
+    lookup tables), so the folder alone turns feature cubes into sentences.
+    Two signatures:
+
+    - `serving_default`: `features` float32 `(batch, N, K, K, channels)` →
+      `captions` string `(batch,)` (when the model has a tokenizer),
+      `token_ids` int32 `(batch, max_length)`, `length` int32 `(batch,)`,
+      `log_probability` and `score` float32 `(batch,)`, `attention`
+      float32 `(batch, max_length, N, K, K)` and `beta` float32
+      `(batch, max_length)` (see `VideoCaptioner.generate`).
+    - `serve_with_mask`: the same plus `frame_mask` bool `(batch, N)` for
+      padded videos.
+
+    `N` is the model's number of frames with linear attention (its weights
+    are per location) and any number otherwise. The metadata
+    (`export_metadata`, with `"beam_width"`, `"max_length"` and
+    `"length_normalization"`) reads back with `read_export_metadata`.
+
+    Args:
+        model: a built `vidattn.models.VideoCaptioner`.
+        export_dir: str. Where to write the SavedModel, e.g.
+            `"exports/msvd/1"`.
+        beam_width: int. Beam width of the served search; `1` is greedy.
+            Defaults to `4`.
+        max_length: int. The most words per sentence. Defaults to `30`.
+        length_normalization: float. See `VideoCaptioner.generate`.
+            Defaults to `0.0`.
+        overwrite: bool. Replace an existing directory. Defaults to `False`.
+
+    Returns:
+        The export directory.
+
+    Raises:
+        ValueError: if the model is not built, an argument is out of range,
+            or the directory exists.
+
+    Example:
+
+    ```python
+    vidattn.export.export_video_captioner(captioner, "exports/msvd/1")
+    served = tf.saved_model.load("exports/msvd/1")
+    served.signatures["serving_default"](features=cubes)["captions"]
+    ```
+    """
+    export_dir = _check_export(model, export_dir, overwrite)
+    beam_width = check_positive_int("beam_width", beam_width)
+    max_length = check_positive_int("max_length", max_length)
+    length_normalization = check_non_negative_number(
+        "length_normalization", length_normalization
+    )
+    grid_size, _, channels = model.feature_grid
+    frames = None
+    if model.attention == "linear":
+        frames = model.attention_layer.num_locations // grid_size**2
+    features_spec = tf.TensorSpec(
+        (None, frames, grid_size, grid_size, channels), tf.float32, "features"
+    )
+    mask_spec = tf.TensorSpec((None, frames), tf.bool, "frame_mask")
+
+    def describe(features, frame_mask=None):
+        outputs = model.search(
+            features,
+            frame_mask,
+            beam_width=beam_width,
+            max_length=max_length,
+            length_normalization=length_normalization,
+        )
+        if model.tokenizer is not None:
+            outputs["captions"] = model.tokenizer.detokenize(
+                outputs["token_ids"]
+            )
+        return outputs
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        "serving_default", describe, input_signature=[features_spec]
+    )
+    archive.add_endpoint(
+        "serve_with_mask", describe, input_signature=[features_spec, mask_spec]
+    )
+    model_metadata = export_metadata(model)
+    model_metadata.update(
+        beam_width=beam_width,
+        max_length=max_length,
+        length_normalization=length_normalization,
+    )
+    return _write_archive(archive, model_metadata, export_dir)

@@ -512,15 +512,22 @@ class VideoCaptioner(keras.Model):
         return new_states, logits, weights, beta
 
     def check_captions(self, caption_ids):
-        """Fails unless the ids are a 2-D int tensor of captions with words."""
+        """The ids as int32, unless they are not 2-D captions with words.
+
+        Ids held in floats are cast, as `keras.layers.Embedding` casts them
+        (Keras traces a model's default SavedModel signature with float
+        inputs).
+        """
         dtype = keras.backend.standardize_dtype(caption_ids.dtype)
-        if "int" not in dtype or len(caption_ids.shape) != 2:
+        numeric = "int" in dtype or "float" in dtype
+        if not numeric or len(caption_ids.shape) != 2:
             raise ValueError(
                 "Expected caption ids as an integer tensor of shape (batch, "
                 "length): [START, w1, ..., wk, END, 0, ...]. Received: "
                 f"dtype={dtype}, shape={tuple(caption_ids.shape)}. Map the "
                 "text to ids with the model's tokenizer."
             )
+        caption_ids = ops.cast(caption_ids, "int32")
         targets = caption_ids[:, 1:]
         words = ops.logical_and(
             ops.not_equal(targets, PADDING_ID), ops.not_equal(targets, END_ID)
@@ -531,10 +538,11 @@ class VideoCaptioner(keras.Model):
             "start and end. Received a caption with none: drop empty "
             "captions from the data.",
         )
+        return caption_ids
 
     def call(self, inputs, training=None):
         features, frame_mask, caption_ids = self.unpack_inputs(inputs)
-        self.check_captions(caption_ids)
+        caption_ids = self.check_captions(caption_ids)
         batch_size = ops.shape(features)[0]
         dropout_masks = self.dropout_masks(batch_size) if training else None
         context = self.prepare_context(features, frame_mask)

@@ -226,6 +226,8 @@ class GatedSpatioTemporalAttention(keras.layers.Layer):
         features = ops.cast(features, self.compute_dtype)
         batch_size = ops.shape(features)[0]
         locations = ops.reshape(features, (batch_size, -1, self.channels))
+        if self.attention == "linear":
+            self._check_frames(features)
         context = {"locations": locations}
         if self.attention == "additive":
             context["projected_locations"] = ops.matmul(
@@ -243,6 +245,25 @@ class GatedSpatioTemporalAttention(keras.layers.Layer):
             location_mask = ops.repeat(frame_mask, self.grid_size**2, axis=1)
             context["location_mask"] = location_mask
         return context
+
+    def _check_frames(self, features):
+        frames = self.num_locations // self.grid_size**2
+        message = (
+            f"Expected videos of {frames} frames: linear attention has a "
+            f"weight per location of the {frames} frames it was built on. "
+            "Received features of shape {shape}. Give every video the same "
+            'number of frames (e.g. sampling "even:26/240"), or use '
+            'attention="additive".'
+        )
+        received = features.shape[1]
+        if received is not None:
+            if received != frames:
+                raise ValueError(message.format(shape=tuple(features.shape)))
+            return
+        assert_all(
+            ops.equal(ops.shape(features)[1], frames),
+            message.format(shape="(batch, frames, K, K, D) of other frames"),
+        )
 
     def _cast(self, weight):
         # `prepare` and `attend` run outside `__call__` (in a decoder's

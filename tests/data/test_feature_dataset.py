@@ -573,3 +573,102 @@ def test_video_captions_check_ids_against_the_manifest(tmp_path):
         "manifest.json says (2 records); received 'video_2'. Rewrite the "
         "dataset."
     )
+
+
+# Black padding frames at the end of each video of the captioned fixture
+# (frame counts 3, 5, 4, 6, 2).
+PADDING_COUNTS = (1, 0, 3, 5, 0)
+
+
+@pytest.fixture(scope="module")
+def padded(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("padded")
+    features = write_captioned_dataset(directory, padding_counts=PADDING_COUNTS)
+    return FeatureDataset(str(directory)), features
+
+
+def _caption_masks(data):
+    """Video index -> the `frame_mask` rows `captions()` gave its pairs."""
+    masks = collections.defaultdict(list)
+    for inputs, _ in data.captions(2, shuffle=False):
+        for index, mask in zip(
+            inputs["video_index"].numpy(), inputs["frame_mask"].numpy()
+        ):
+            masks[int(index)].append(mask)
+    return masks
+
+
+def test_captions_mask_the_black_padding_frames(padded):
+    data, features = padded
+    masks = _caption_masks(data)
+    assert sorted(masks) == [0, 2, 3, 4]  # video_1 has no caption.
+    for index, rows in masks.items():
+        assert len(rows) == len(CAPTIONS[index])
+        real = len(features[index]) - PADDING_COUNTS[index]
+        for mask in rows:
+            # Batch padding (to the longest video of the batch) follows.
+            expected = np.arange(len(mask)) < real
+            np.testing.assert_array_equal(mask, expected)
+    # The eager reader gives the count the mask is made from.
+    assert [v["padding_frames"] for v in data.videos()] == list(PADDING_COUNTS)
+
+
+def test_windows_take_the_last_real_frame_for_black_padding(padded):
+    data, features = padded
+    windows = data.evaluation_windows(None, window_length=3)
+    assert windows.cardinality().numpy() == data.num_windows(3) == 11
+    received = [
+        (
+            int(inputs["video_index"]),
+            int(inputs["window_start"]),
+            inputs["features"].numpy(),
+        )
+        for inputs in windows
+    ]
+    # (video, start, stored frames) worked out by hand: a padding frame is
+    # replaced by the video's last real frame (frames - padding - 1).
+    expected = [
+        (0, 0, [0, 1, 1]),  # 3 frames, 1 padding.
+        (1, 0, [0, 1, 2]),  # 5 frames, no padding.
+        (1, 1, [1, 2, 3]),
+        (1, 2, [2, 3, 4]),
+        (2, 0, [0, 0, 0]),  # 4 frames, 3 padding.
+        (2, 1, [0, 0, 0]),
+        (3, 0, [0, 0, 0]),  # 6 frames, 5 padding.
+        (3, 1, [0, 0, 0]),
+        (3, 2, [0, 0, 0]),
+        (3, 3, [0, 0, 0]),
+        (4, 0, [0, 1, 1]),  # 2 frames: the short-video rule.
+    ]
+    assert [(v, s) for v, s, _ in received] == [(v, s) for v, s, _ in expected]
+    for (_, _, window), (v, _, frames) in zip(received, expected):
+        np.testing.assert_array_equal(window, features[v][frames])
+
+
+def _without_padding_field(directory):
+    """Rewrites every shard as older code wrote it: no `padding_frames`."""
+
+    def rewrite(manifest):
+        for shard in manifest["shards"]:
+            path = os.path.join(directory, shard["path"])
+            old = [r.numpy() for r in tf.data.TFRecordDataset(path)]
+            with tf.io.TFRecordWriter(path) as writer:
+                for serialized in old:
+                    example = tf.train.SequenceExample.FromString(serialized)
+                    del example.context.feature["padding_frames"]
+                    writer.write(example.SerializeToString())
+            _describe_shard(directory, shard)
+
+    _rewrite_manifest(directory, rewrite)
+
+
+def test_records_without_padding_frames_have_every_frame_real(tmp_path):
+    features = write_captioned_dataset(tmp_path)
+    _without_padding_field(str(tmp_path))
+    data = FeatureDataset(str(tmp_path))
+    for index, rows in _caption_masks(data).items():
+        for mask in rows:
+            np.testing.assert_array_equal(
+                mask, np.arange(len(mask)) < len(features[index])
+            )
+    assert all(v["padding_frames"] == 0 for v in data.videos())

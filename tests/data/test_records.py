@@ -330,3 +330,87 @@ def test_records_without_the_partial_field_read_as_whole():
     )
     assert parsed["partial"].numpy() == 1
     assert records.decode_video(_encode(_features()))["partial"] == 0
+
+
+def _with_padding_frames(serialized, values):
+    """The record with `padding_frames` set to `values` (none: removed)."""
+    example = tf.train.SequenceExample.FromString(serialized)
+    del example.context.feature["padding_frames"]
+    if values:
+        field = example.context.feature["padding_frames"].int64_list
+        field.value.extend(values)
+    return example.SerializeToString()
+
+
+def _parse(serialized, source="record"):
+    return records.parse_video_tensors(
+        tf.constant(serialized),
+        grid_size=2,
+        channels=3,
+        dtype="float16",
+        source=source,
+    )
+
+
+def test_padding_frames_round_trip_eager_and_tf():
+    serialized = _encode(_features(frames=5), padding_frames=3)
+    assert records.decode_video(serialized)["padding_frames"] == 3
+    assert _parse(serialized)["padding_frames"].numpy() == 3
+    unpadded = _encode(_features(frames=5))
+    assert records.decode_video(unpadded)["padding_frames"] == 0
+    assert _parse(unpadded)["padding_frames"].numpy() == 0
+
+
+def test_records_written_before_both_optional_fields_still_read():
+    example = tf.train.SequenceExample.FromString(_encode(_features()))
+    del example.context.feature["partial"]
+    del example.context.feature["padding_frames"]
+    serialized = example.SerializeToString()
+    video = records.decode_video(serialized)
+    assert (video["partial"], video["padding_frames"]) == (0, 0)
+    parsed = _parse(serialized)
+    assert parsed["partial"].numpy() == 0
+    assert parsed["padding_frames"].numpy() == 0
+
+
+@pytest.mark.parametrize("padding_frames", [-1, 5, 6, 1.0, True, "2"])
+def test_encode_refuses_padding_frames_outside_the_stored_frames(
+    padding_frames,
+):
+    expected = (
+        "Video 'v_biking_01': expected `padding_frames` to be an integer "
+        "in [0, 5), fewer than its 5 stored frames (at least one real "
+        f"frame). Received: padding_frames={padding_frames!r}."
+    )
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        _encode(_features(frames=5), padding_frames=padding_frames)
+
+
+@pytest.mark.parametrize("values", [[5], [-2]])
+def test_a_record_of_bad_padding_frames_is_refused_eager_and_tf(values):
+    # Written by other code: the record is valid protobuf, the count is not.
+    serialized = _with_padding_frames(_encode(_features(frames=5)), values)
+    source = "/data/train-00003.tfrecord, record 7"
+    with pytest.raises(ValueError) as info:
+        records.decode_video(serialized, source=source)
+    assert str(info.value).startswith(
+        f"{source} (video 'v_biking_01'): Video 'v_biking_01': expected "
+        f"`padding_frames` to be an integer in [0, 5)"
+    )
+    assert f"Received: padding_frames={values[0]}." in str(info.value)
+
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        _parse(serialized, source=source)
+    assert (
+        f"{source} (video_id=v_biking_01): expected padding_frames in "
+        "[0, num_frames) = [0, 5) (at least one real frame); received "
+        f"padding_frames={values[0]}." in info.value.message
+    )
+
+
+def test_decode_refuses_several_padding_frames_values():
+    serialized = _with_padding_frames(_encode(_features()), [1, 2])
+    with pytest.raises(
+        ValueError, match=re.escape("at most one value in `padding_frames`")
+    ):
+        records.decode_video(serialized)

@@ -246,6 +246,20 @@ def test_short_video_is_padded_with_black_frames(carphone):
     assert np.isnan(sampled.timestamps[~real]).all()
     assert (sampled.frames[~real] == 0).all()
     assert 10 <= real.sum() <= 16
+    assert sampled.padding_frames == 26 - real.sum()
+    whole = VideoReader(path).read_evenly_spaced(num_frames=5, first_frames=20)
+    assert whole.padding_frames == 0
+
+
+def test_padding_frames_must_be_a_suffix():
+    def sampled(indices):
+        frames = np.zeros((len(indices), 2, 2, 3), np.uint8)
+        return SampledFrames(frames, np.zeros(len(indices)), np.array(indices))
+
+    assert sampled([0, 4, 8, -1, -1]).padding_frames == 2
+    assert sampled([0, 1]).padding_frames == 0
+    with pytest.raises(ValueError, match=re.escape("indices=[0, -1, 8]")):
+        sampled([0, -1, 8]).padding_frames
 
 
 def test_missing_empty_and_directory_paths(tmp_path):

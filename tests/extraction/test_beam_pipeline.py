@@ -11,7 +11,10 @@ from tests.fixtures.extraction import FLOAT16_ATOL
 from tests.fixtures.extraction import FLOAT16_RTOL
 from tests.fixtures.extraction import INPUT_SIZE
 from tests.fixtures.extraction import stored_videos
+from tests.fixtures.video_clips import SHORT_CLIP_PADDING
+from tests.fixtures.video_clips import THESIS_SAMPLING
 from tests.fixtures.video_clips import make_clip_folder
+from tests.fixtures.video_clips import make_short_clip_folder
 from vidattn.backbones import EfficientNetLite0Backbone
 from vidattn.backbones import build_backbone
 from vidattn.data import FeatureDataset
@@ -23,6 +26,30 @@ from vidattn.extraction import FeatureExtractor
 from vidattn.extraction import read_failures
 
 FPS = 5
+
+
+def assert_same_records(beam_dir, extractor_dir):
+    """Both folders hold the same videos, field by field."""
+    beam_videos = stored_videos(beam_dir)
+    extractor_videos = stored_videos(extractor_dir)
+    assert sorted(beam_videos) == sorted(extractor_videos)
+    for video_id, video in extractor_videos.items():
+        other = beam_videos[video_id]
+        for key, value in video.items():
+            if key == "features":
+                np.testing.assert_allclose(
+                    other[key].astype(np.float32),
+                    value.astype(np.float32),
+                    rtol=FLOAT16_RTOL,
+                    atol=FLOAT16_ATOL,
+                )
+            elif key == "video_index":
+                continue  # the position in the manifest, not a property
+            elif key == "labels":
+                np.testing.assert_array_equal(other[key], value)
+            else:
+                assert other[key] == value, key
+    return extractor_videos
 
 
 def test_missing_beam_gives_the_install_hint(monkeypatch):
@@ -85,25 +112,7 @@ def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
     for key in ("num_videos", "num_frames", "num_captions", "finalized"):
         assert beam_manifest[key] == extractor_manifest[key], key
 
-    beam_videos = stored_videos(beam_dir)
-    extractor_videos = stored_videos(extractor_dir)
-    assert sorted(beam_videos) == sorted(extractor_videos)
-    for video_id, video in extractor_videos.items():
-        other = beam_videos[video_id]
-        for key, value in video.items():
-            if key == "features":
-                np.testing.assert_allclose(
-                    other[key].astype(np.float32),
-                    value.astype(np.float32),
-                    rtol=FLOAT16_RTOL,
-                    atol=FLOAT16_ATOL,
-                )
-            elif key == "video_index":
-                continue  # the position in the manifest, not a property
-            elif key == "labels":
-                np.testing.assert_array_equal(other[key], value)
-            else:
-                assert other[key] == value, key
+    assert_same_records(beam_dir, extractor_dir)
 
     # The Beam folder is an ordinary dataset: windows, and appending.
     windows = FeatureDataset(str(beam_dir)).windows(
@@ -122,6 +131,36 @@ def test_beam_writes_the_same_dataset_as_the_extractor(tmp_path):
         stored_fps=float(FPS),
     ) as writer:
         assert writer.has("streets/bikes")
+
+
+@pytest.mark.slow
+def test_beam_records_the_black_padding_as_the_extractor(tmp_path):
+    from vidattn.extraction.beam_pipeline import extract_dataset_with_beam
+
+    index = load_folder(
+        make_short_clip_folder(tmp_path / "clips"), fractions=(1.0, 0.0, 0.0)
+    )
+    beam_dir = tmp_path / "beam" / "train"
+    extract_dataset_with_beam(
+        index,
+        beam_dir,
+        backbone_factory=functools.partial(
+            build_backbone, "efficientnet_lite0", input_size=INPUT_SIZE
+        ),
+        sampling=THESIS_SAMPLING,
+        batch_size=8,
+    )
+    extractor_dir = tmp_path / "extractor" / "train"
+    FeatureExtractor(
+        EfficientNetLite0Backbone(input_size=INPUT_SIZE),
+        THESIS_SAMPLING,
+        batch_size=8,
+        verbose=0,
+    ).extract_dataset(index, extractor_dir)
+    videos = assert_same_records(beam_dir, extractor_dir)
+    assert {k: v["padding_frames"] for k, v in videos.items()} == (
+        SHORT_CLIP_PADDING
+    )
 
 
 def test_beam_refuses_a_folder_that_holds_a_dataset(tmp_path):

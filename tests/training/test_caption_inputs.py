@@ -108,6 +108,23 @@ def test_batches_hold_every_caption_once_per_epoch(captioned):
         assert received == expected
 
 
+def test_black_padding_frames_are_masked(tmp_path):
+    # Black padding frames at the end of each video (of 3, 5, 4, 6, 2).
+    padding_counts = (1, 0, 3, 5, 0)
+    stored = write_captioned_dataset(tmp_path, padding_counts=padding_counts)
+    dataset = FeatureDataset(str(tmp_path))
+    tokenizer = build_caption_tokenizer(dataset)
+    seen = collections.Counter()
+    for batch in caption_batches(dataset, tokenizer, batch_size=3, seed=2):
+        features = batch["features"].numpy()
+        for row, mask in enumerate(batch["frame_mask"].numpy()):
+            video = _video_of(features[row], stored)
+            real = len(stored[video]) - padding_counts[video]
+            np.testing.assert_array_equal(mask, np.arange(len(mask)) < real)
+            seen[video] += 1
+    assert seen == {0: 2, 2: 1, 3: 3, 4: 1}
+
+
 def test_caption_ids_are_cut_to_the_longest_caption_of_the_batch(captioned):
     dataset, _ = captioned
     tokenizer = build_caption_tokenizer(dataset, max_length=5)

@@ -24,16 +24,19 @@ def _count_windows(num_frames, window_length, skip, stride):
     ).astype(np.int64)
 
 
-def _window_plan(num_frames, window_length, skip, stride):
+def _window_plan(num_frames, window_length, skip, stride, padding_frames=0):
     """Start frame and frame indices of every window of one video.
 
     Window `w` covers stored frames `start_w + skip * j`, `j < window_length`,
     with `start_w = w * stride`, for every start at which the window fits.
     A video too short for one window gives one window from frame 0 that
     takes frames `0, skip, 2 * skip, ...` while they exist and then repeats
-    the last of them.
+    the last of them. The video's black padding frames (its last
+    `padding_frames`) are replaced by its last real frame, as a short
+    video's missing frames are.
     """
     num_frames = tf.cast(num_frames, tf.int32)
+    last_real = num_frames - 1 - tf.cast(padding_frames, tf.int32)
     span = (window_length - 1) * skip + 1
     fits = num_frames >= span
     count = tf.where(fits, (num_frames - span) // stride + 1, 1)
@@ -41,7 +44,7 @@ def _window_plan(num_frames, window_length, skip, stride):
     last = tf.where(fits, num_frames - 1, ((num_frames - 1) // skip) * skip)
     offsets = tf.range(window_length, dtype=tf.int32) * skip
     indices = tf.minimum(starts[:, None] + offsets[None, :], last)
-    return starts, indices
+    return starts, tf.minimum(indices, last_real)
 
 
 def _check_batch(batch_size, dtype):
@@ -344,10 +347,15 @@ class FeatureDataset:
                 ],
             )
         with tf.control_dependencies([labels_check]):
+            num_frames = tf.cast(video["num_frames"], tf.int32)
+            padding_frames = tf.cast(video["padding_frames"], tf.int32)
+            real_frames = num_frames - padding_frames
             parsed = {
                 "features": tf.identity(video["features"]),
                 "video_index": tf.cast(video_index, tf.int32),
-                "num_frames": tf.cast(video["num_frames"], tf.int32),
+                "num_frames": num_frames,
+                "padding_frames": padding_frames,
+                "frame_mask": tf.range(num_frames) < real_frames,
                 "captions": video["captions"],
             }
             if num_classes and self.multi_label:
@@ -414,7 +422,11 @@ class FeatureDataset:
 
         def plan(video):
             starts, indices = _window_plan(
-                video["num_frames"], window_length, skip, stride
+                video["num_frames"],
+                window_length,
+                skip,
+                stride,
+                video["padding_frames"],
             )
             # Each element refers to the video's features (no copy); the
             # window is gathered afterwards, in parallel.
@@ -485,6 +497,15 @@ class FeatureDataset:
         from frame 0 that takes frames `0, skip, 2 * skip, ...` while they
         exist and then repeats the last of them (as the thesis's released
         code did). Each window carries its video's label.
+
+        A record's black padding frames (its `padding_frames`, from
+        `even:N/M` sampling of a video shorter than M) never enter a
+        window: each is replaced by the video's last real frame, as a short
+        video's missing frames are, so that windows, like the short-video
+        rule, hold only real frames and need no mask. The windows are still
+        counted over the stored frames (the manifest's frame counts fix the
+        cardinality), so a window that starts in the padding repeats the
+        last real frame throughout.
 
         Memory: shards are read `cycle_length` at a time, windows of
         `cycle_length` videos are mixed, and `shuffle_buffer_size` windows
@@ -624,8 +645,10 @@ class FeatureDataset:
         """(video features, caption) pairs: every caption once per epoch.
 
         Each pair holds all stored frames of the video (e.g. the N frames of
-        `even:N/M` sampling). Batches are padded to their longest video;
-        `frame_mask` tells real frames from padding.
+        `even:N/M` sampling). `frame_mask` is False for the padding: the
+        black frames at the end of a video shorter than M (the records'
+        `padding_frames`), and the frames a batch adds to a video shorter
+        than its longest.
 
         Memory: the shuffle buffer holds `shuffle_buffer_size` pairs, which
         refer to (do not copy) the features of at most that many videos.
@@ -676,11 +699,8 @@ class FeatureDataset:
 
         def pairs(video):
             reference = {
-                "features": video["features"],
-                "frame_mask": tf.ones_like(
-                    video["features"][:, 0, 0, 0], tf.bool
-                ),
-                "video_index": video["video_index"],
+                key: video[key]
+                for key in ("features", "frame_mask", "video_index")
             }
             return tf.data.Dataset.from_tensor_slices(video["captions"]).map(
                 lambda caption: (reference, caption)
@@ -752,8 +772,8 @@ class FeatureDataset:
 
         Yields:
             The dict of `vidattn.data.records.decode_video` (features in the
-            storage dtype) plus `"video_index"`, the position in
-            `video_ids`.
+            storage dtype, `"padding_frames"` the count of black frames at
+            their end) plus `"video_index"`, the position in `video_ids`.
 
         Raises:
             tf.errors.DataLossError: if TensorFlow finds a corrupt or

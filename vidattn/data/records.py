@@ -36,7 +36,7 @@ _SCALAR_CONTEXT = {
 }
 # Fields added after schema_version 1 was first written: records without
 # them read as the default, so that older data still reads.
-_OPTIONAL_CONTEXT = {"partial": (tf.int64, 0)}
+_OPTIONAL_CONTEXT = {"partial": (tf.int64, 0), "padding_frames": (tf.int64, 0)}
 _LIST_CONTEXT = {"labels": tf.int64, "captions": tf.string}
 _FEATURE_LIST = "features"
 _NON_FINITE_REMEDY = (
@@ -72,6 +72,38 @@ def _check_fps(value, name, video_id):
             f"Received: {name}={value!r}"
         )
     return float(value)
+
+
+def check_padding_frames(video_id, padding_frames, num_frames):
+    """Validates a record's count of trailing black padding frames.
+
+    Args:
+        video_id: str. Named in error messages.
+        padding_frames: int. Black frames at the end of the stored frames.
+        num_frames: int. Stored frames, padding included.
+
+    Returns:
+        `padding_frames` as an int.
+
+    Raises:
+        ValueError: unless `padding_frames` is an int in
+            `[0, num_frames)`: a video of padding alone holds nothing to
+            describe.
+    """
+    if (
+        isinstance(padding_frames, bool)
+        or not isinstance(padding_frames, (int, np.integer))
+        or not 0 <= padding_frames < num_frames
+    ):
+        raise ValueError(
+            f"Video {video_id!r}: expected `padding_frames` to be an integer "
+            f"in [0, {num_frames}), fewer than its {num_frames} stored frames "
+            "(at least one real frame). Received: "
+            f"padding_frames={padding_frames!r}. Count only the black "
+            "frames at the end; a video without a real frame cannot be "
+            "stored."
+        )
+    return int(padding_frames)
 
 
 def _non_finite_values(features):
@@ -267,6 +299,7 @@ def encode_video(
     captions=None,
     dtype="float16",
     partial=False,
+    padding_frames=0,
 ):
     """Encodes one video into a serialized `tf.train.SequenceExample`.
 
@@ -296,6 +329,9 @@ def encode_video(
         partial: bool. Whether the source decoded only in part (a truncated
             or damaged file kept on request) and the features cover only
             its start. Defaults to `False`.
+        padding_frames: int. How many of the last frames are black padding
+            standing in for frames the source lacks, in `[0, frames)`.
+            Defaults to `0`.
 
     Returns:
         The serialized record, as bytes.
@@ -342,6 +378,7 @@ def encode_video(
         )
     labels = check_labels(video_id, labels, num_classes, multi_label)
     captions = check_captions(video_id, captions)
+    padding_frames = check_padding_frames(video_id, padding_frames, len(stored))
 
     example = tf.train.SequenceExample()
     context = example.context.feature
@@ -372,6 +409,7 @@ def encode_video(
     put_int("num_classes", [num_classes])
     put_int("multi_label", [int(bool(multi_label))])
     put_int("partial", [int(bool(partial))])
+    put_int("padding_frames", [padding_frames])
     put_int("labels", labels)
     put_bytes("captions", captions)
     frame_list = example.feature_lists.feature_list[_FEATURE_LIST].feature
@@ -407,8 +445,9 @@ def decode_video(serialized, source="record"):
     Raises:
         ValueError: if the record is not a `SequenceExample`, has an
             unsupported `schema_version`, misses a field, its frames do not
-            match its `num_frames`, `grid_size`, `channels` and `dtype`, or
-            a feature value is NaN or infinite. The message names `source`
+            match its `num_frames`, `grid_size`, `channels` and `dtype`,
+            its `padding_frames` is not in `[0, num_frames)`, or a feature
+            value is NaN or infinite. The message names `source`
             and the video.
     """
     try:
@@ -507,6 +546,12 @@ def decode_video(serialized, source="record"):
     video["features"] = np.frombuffer(buffer, dtype=storage).reshape(
         len(frames), k, k, d
     )
+    try:
+        check_padding_frames(
+            video["video_id"], video["padding_frames"], len(frames)
+        )
+    except ValueError as error:
+        raise ValueError(f"{source}: {error}") from None
     non_finite = _non_finite_values(video["features"])
     if non_finite:
         raise ValueError(f"{source}: {non_finite}. {_NON_FINITE_REMEDY}")
@@ -558,8 +603,9 @@ def parse_video_tensors(
     """Parses a serialized video record with TensorFlow ops (for `tf.data`).
 
     The record must follow a supported schema version, match the given
-    geometry and storage dtype (the dataset's manifest), and hold only
-    finite feature values. Every check is an in-graph assertion that fails
+    geometry and storage dtype (the dataset's manifest), have
+    `padding_frames` in `[0, num_frames)`, and hold only finite feature
+    values. Every check is an in-graph assertion that fails
     with `tf.errors.InvalidArgumentError` whose message names `source`, the
     video id, what was expected and what was received (for NaN or infinite
     values: how many, and the first one's frame, location and channel).
@@ -688,6 +734,20 @@ def parse_video_tensors(
                 " (>= 1) frames in the `features` list; received ",
                 num_frames,
                 ".",
+            ),
+        ),
+        lambda: (
+            tf.logical_and(
+                tf.greater_equal(video["padding_frames"], 0),
+                tf.less(video["padding_frames"], num_frames),
+            ),
+            _join(
+                where,
+                ": expected padding_frames in [0, num_frames) = [0, ",
+                num_frames,
+                ") (at least one real frame); received padding_frames=",
+                video["padding_frames"],
+                ". Rewrite this video.",
             ),
         ),
         lambda: (

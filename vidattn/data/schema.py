@@ -188,6 +188,18 @@ RECORD_FIELDS = (
         "know.",
     ),
     FieldSpec(
+        "padding_frames",
+        "context",
+        "int64",
+        "()",
+        "P, the number of black frames at the end of the stored frames that "
+        "stand in for frames the source lacks (`even:<N>/<M>` sampling of a "
+        "video shorter than M frames), in [0, num_frames): the last P "
+        "entries of `features` are padding, which readers mask "
+        "(`frame_mask` False). Optional: a record without it reads as 0. "
+        "Added, as `partial` was, within schema_version 1.",
+    ),
+    FieldSpec(
         "labels",
         "context",
         "int64",

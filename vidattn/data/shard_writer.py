@@ -306,6 +306,7 @@ class ShardWriter:
         stored_fps=None,
         source_fps=0.0,
         partial=False,
+        padding_frames=0,
     ):
         """Validates one video and appends it to the current shard.
 
@@ -326,6 +327,9 @@ class ShardWriter:
                 unknown. Defaults to `0.0`.
             partial: bool. Whether the source decoded only in part (see
                 the records' `partial` field). Defaults to `False`.
+            padding_frames: int. How many of the last frames are black
+                padding (see the records' `padding_frames` field). Defaults
+                to `0`.
 
         Raises:
             ValueError: if the video is invalid (see
@@ -385,6 +389,7 @@ class ShardWriter:
             captions=captions,
             dtype=self.dtype,
             partial=partial,
+            padding_frames=padding_frames,
         )
         if self._current is None:
             self._start_shard()

@@ -88,6 +88,28 @@ class SampledFrames(NamedTuple):
     indices: np.ndarray
     partial: Optional[DecodeCoverage] = None
 
+    @property
+    def padding_frames(self):
+        """The number of black padding frames, all at the end.
+
+        Decoding yields a video's frames in order and stops at its end (or
+        at its first bad frame), so the sampled indices a video lacks are
+        always the last ones, and its padding a suffix: what the records'
+        `padding_frames` field counts.
+
+        Raises:
+            ValueError: if a padding frame comes before a real one, which
+                the readers of this module never produce.
+        """
+        real = self.indices >= 0
+        count = int(real.size - np.count_nonzero(real))
+        if real[: real.size - count].all():
+            return count
+        raise ValueError(
+            "Expected black padding frames (index -1) only at the end of the "
+            f"sampled frames. Received: indices={self.indices.tolist()}"
+        )
+
 
 class VideoReader:
     """Decodes a video file into uint8 RGB frames with PyAV.

@@ -37,6 +37,9 @@ class DecodedVideo:
         reason: str or None. Why the video could not be decoded.
         partial: a `DecodeCoverage` when the video decoded only in part and
             was kept on request (see `vidattn.data.VideoReader`), else None.
+        padding_frames: int. Black frames at the end of `frames` that stand
+            in for frames the video lacks (`even:` sampling of a short
+            video).
         features: list of arrays. The feature cubes computed so far, in
             frame order (see `vidattn.extraction.FrameBatcher`).
         remaining: int. Frames still waiting for the backbone.
@@ -48,6 +51,7 @@ class DecodedVideo:
     source_fps: float = 0.0
     reason: Optional[str] = None
     partial: Optional[DecodeCoverage] = None
+    padding_frames: int = 0
     features: list = dataclasses.field(default_factory=list)
     remaining: int = 0
 
@@ -66,7 +70,8 @@ class DecodedVideo:
 
         Returns:
             A dict of the keyword arguments `labels`, `captions`,
-            `sampling`, `stored_fps`, `source_fps` and `partial` of
+            `sampling`, `stored_fps`, `source_fps`, `partial` and
+            `padding_frames` of
             `vidattn.data.ShardWriter.write` and
             `vidattn.data.records.encode_video`.
         """
@@ -78,6 +83,7 @@ class DecodedVideo:
             "stored_fps": self.sampling.record_stored_fps(self.source_fps),
             "source_fps": self.source_fps,
             "partial": self.partial is not None,
+            "padding_frames": self.padding_frames,
         }
 
 
@@ -130,6 +136,7 @@ def decode_entry(
         frames=sampled.frames,
         source_fps=known_fps(reader.fps),
         partial=sampled.partial,
+        padding_frames=sampled.padding_frames,
         remaining=len(sampled.frames),
     )
 

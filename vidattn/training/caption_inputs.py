@@ -101,8 +101,9 @@ def caption_batches(
         shuffle_buffer_size: int. (Video, caption) pairs in the shuffle
             buffer. Defaults to `128`.
         deterministic: bool or None. Whether parallel reads keep a fixed
-            order; None means `seed is not None`, so that a seed gives a
-            reproducible order. Defaults to `None`.
+            order; None means `seed is not None or not shuffle`, so that
+            a seed, or no shuffling, gives a reproducible order. Defaults
+            to `None`.
         cycle_length: int. Shards read at once. Defaults to `8`.
         drop_remainder: bool. Whether to drop a last, smaller batch.
             Defaults to `False`.
@@ -145,7 +146,7 @@ def caption_batches(
         )
     _check_captioned(dataset)
     if deterministic is None:
-        deterministic = seed is not None
+        deterministic = seed is not None or not shuffle
     pairs = dataset.captions(
         batch_size,
         shuffle=shuffle,

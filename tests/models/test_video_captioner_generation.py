@@ -26,7 +26,7 @@ def teacher_forced_view(model, x, token_ids, length):
     ids[:, 1:] = token_ids
     # An untrained model may end a sentence at once, a caption that
     # training refuses; scoring it is still well defined.
-    model.check_captions = lambda caption_ids: None
+    model.check_captions = lambda caption_ids: ops.cast(caption_ids, "int32")
     outputs = model({**x, "caption_ids": ids})
     del model.check_captions
     logits = ops.convert_to_numpy(outputs["word_logits"]).astype("float64")

@@ -224,24 +224,26 @@ class GatedSpatioTemporalAttention(keras.layers.Layer):
                 `InvalidArgumentError` with the same message).
         """
         features = ops.cast(features, self.compute_dtype)
+        if self.attention == "linear":
+            features = self._check_frames(features)
+        if frame_mask is not None:
+            frame_mask = ops.cast(frame_mask, "bool")
+            features, frame_mask = assert_all(
+                ops.any(frame_mask, axis=-1),
+                "Expected every video to have at least one valid frame "
+                "(frame_mask True). Received a video whose frames are all "
+                "padding: drop it from the data, or check how its "
+                "frame_mask was made.",
+                (features, frame_mask),
+            )
         batch_size = ops.shape(features)[0]
         locations = ops.reshape(features, (batch_size, -1, self.channels))
-        if self.attention == "linear":
-            self._check_frames(features)
         context = {"locations": locations}
         if self.attention == "additive":
             context["projected_locations"] = ops.matmul(
                 locations, self._cast(self.attention_feature_kernel)
             )
         if frame_mask is not None:
-            frame_mask = ops.cast(frame_mask, "bool")
-            assert_all(
-                ops.any(frame_mask, axis=-1),
-                "Expected every video to have at least one valid frame "
-                "(frame_mask True). Received a video whose frames are all "
-                "padding: drop it from the data, or check how its "
-                "frame_mask was made.",
-            )
             location_mask = ops.repeat(frame_mask, self.grid_size**2, axis=1)
             context["location_mask"] = location_mask
         return context
@@ -259,10 +261,11 @@ class GatedSpatioTemporalAttention(keras.layers.Layer):
         if received is not None:
             if received != frames:
                 raise ValueError(message.format(shape=tuple(features.shape)))
-            return
-        assert_all(
+            return features
+        return assert_all(
             ops.equal(ops.shape(features)[1], frames),
             message.format(shape="(batch, frames, K, K, D) of other frames"),
+            features,
         )
 
     def _cast(self, weight):

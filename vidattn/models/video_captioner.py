@@ -532,13 +532,13 @@ class VideoCaptioner(keras.Model):
         words = ops.logical_and(
             ops.not_equal(targets, PADDING_ID), ops.not_equal(targets, END_ID)
         )
-        assert_all(
+        return assert_all(
             ops.any(words, axis=-1),
             "Expected every caption to have at least one word between its "
             "start and end. Received a caption with none: drop empty "
             "captions from the data.",
+            caption_ids,
         )
-        return caption_ids
 
     def call(self, inputs, training=None):
         features, frame_mask, caption_ids = self.unpack_inputs(inputs)

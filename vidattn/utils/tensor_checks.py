@@ -11,12 +11,21 @@ import keras
 import numpy as np
 
 
-def assert_all(condition, message):
+def assert_all(condition, message, guarded=None):
     """Fails with `message` unless every element of `condition` is true.
 
     Args:
         condition: A boolean tensor.
         message: str. What was expected, what was received, what to do.
+        guarded: Optional tensor or nested structure of tensors that must
+            not be used before the check: in a TensorFlow graph, ops run as
+            soon as their inputs are ready, so an op that fails on the bad
+            value (a shape mismatch) could otherwise fail first, with a less
+            clear error.
+
+    Returns:
+        `guarded`: in a TensorFlow graph, computed after the check; as given
+        otherwise.
 
     Raises:
         ValueError: eagerly, if an element is false. In a TensorFlow graph
@@ -26,12 +35,16 @@ def assert_all(condition, message):
         import tensorflow as tf
 
         if not tf.executing_eagerly():
-            tf.debugging.Assert(tf.reduce_all(condition), [message])
-            return
+            check = tf.debugging.Assert(tf.reduce_all(condition), [message])
+            if guarded is None:
+                return None
+            with tf.control_dependencies([check]):
+                return keras.tree.map_structure(tf.identity, guarded)
     elif keras.backend.backend() == "jax":
         import jax
 
         if isinstance(condition, jax.core.Tracer):
-            return
+            return guarded
     if not np.all(keras.ops.convert_to_numpy(condition)):
         raise ValueError(message)
+    return guarded

@@ -73,6 +73,12 @@ class UnrolledCaptioner(vidattn.models.VideoCaptioner):
     loop that XLA can differentiate.
     """
 
+    def compile(self, jit_compile=False, **kwargs):
+        # The captioner refuses XLA, whose gradient needs a bounded loop;
+        # this loop is bounded.
+        super().compile(**kwargs)
+        self.jit_compile = jit_compile
+
     def call(self, inputs, training=None):
         features, frame_mask, caption_ids = self.unpack_inputs(inputs)
         batch_size = ops.shape(features)[0]

@@ -10,17 +10,18 @@ matmul GFLOP/s measured in the same run, on the same number of threads.
     python benchmarks/video_captioner_throughput.py              # d = 512
     python benchmarks/video_captioner_throughput.py --units 4096
     python benchmarks/video_captioner_throughput.py --threads 2
-    python benchmarks/video_captioner_throughput.py --compare_xla
+    python benchmarks/video_captioner_throughput.py --compare
 
 `--threads 1` (the default) runs TensorFlow on one thread, the figure to
 compare per thread with other implementations.
 
-`--compare_xla` times training steps of the model as it is (`keras.ops.scan`
-over the words, no XLA) against the same step functions in a loop unrolled
-over the words, without and with `jit_compile=True`: XLA cannot
+`--compare` times training steps of the model as it is (`keras.ops.scan`
+over the words, float32, no XLA) against the same step functions in a loop
+unrolled over the words, without and with `jit_compile=True` (XLA cannot
 differentiate the loop of `keras.ops.scan` on TensorFlow, which has no
-bound. The models live in one process and are timed in alternating rounds,
-so that a load shared with other work on the machine weighs on all alike.
+bound), and against the model under `mixed_bfloat16`. The models live in
+one process and are timed in alternating rounds, so that a load shared
+with other work on the machine weighs on all alike.
 """
 
 import argparse
@@ -128,7 +129,13 @@ def make_inputs(args):
     }
 
 
-def make_model(args, model_class=vidattn.models.VideoCaptioner, **compile_args):
+def make_model(
+    args,
+    model_class=vidattn.models.VideoCaptioner,
+    policy="float32",
+    **compile_args,
+):
+    keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
     model = model_class(
         vocabulary_size=args.vocabulary,
@@ -138,6 +145,7 @@ def make_model(args, model_class=vidattn.models.VideoCaptioner, **compile_args):
         attention_units=args.attention_units,
     )
     model.compile(**compile_args)
+    keras.mixed_precision.set_global_policy("float32")
     return model
 
 
@@ -151,8 +159,8 @@ def timed(step, repeats):
     return (time.perf_counter() - start) / repeats
 
 
-def compare_xla(args):
-    """Alternating rounds of training steps: scan, unrolled, unrolled + XLA."""
+def compare(args):
+    """Alternating rounds of training steps of the variants."""
     inputs = make_inputs(args)
     models = {
         "scan (the model)": make_model(args),
@@ -160,6 +168,7 @@ def compare_xla(args):
         "unrolled + jit_compile": make_model(
             args, UnrolledCaptioner, jit_compile=True
         ),
+        "mixed_bfloat16": make_model(args, policy="mixed_bfloat16"),
     }
     steps = {
         name: (lambda model=model: model.train_on_batch(inputs))
@@ -203,12 +212,12 @@ def main():
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--compare_xla", action="store_true")
+    parser.add_argument("--compare", action="store_true")
     args = parser.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    if args.compare_xla:
-        compare_xla(args)
+    if args.compare:
+        compare(args)
         return
 
     inputs = make_inputs(args)

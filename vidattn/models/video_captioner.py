@@ -828,7 +828,7 @@ class VideoCaptioner(keras.Model):
                 "cannot differentiate the unbounded loop of `keras.ops.scan` "
                 "over the words there, and the same steps in an unrolled "
                 "loop trained no faster on CPU under XLA (see "
-                "benchmarks/video_captioner_throughput.py --compare_xla). "
+                "benchmarks/video_captioner_throughput.py --compare). "
                 "Received: jit_compile=True. Compile with jit_compile=False "
                 "(the default), or train on the JAX backend."
             )

@@ -271,6 +271,15 @@ def test_bad_inputs_are_clear_errors():
         model.compile(loss="mse")
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="XLA differentiates the scan over the words on other backends",
+)
+def test_jit_compile_is_refused_on_tensorflow():
+    with pytest.raises(ValueError, match="Expected jit_compile=False"):
+        make_model().compile(jit_compile=True)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -805,7 +805,12 @@ class VideoCaptioner(keras.Model):
                 caption's words (padding excluded), or a list of Keras metrics
                 of `(target ids, word logits)`.
             **kwargs: Other `keras.Model.compile()` arguments. `loss` is not
-                accepted: the loss is the model's.
+                accepted: the loss is the model's. `jit_compile` defaults to
+                `False`; `True` is refused on the TensorFlow backend.
+
+        Raises:
+            ValueError: if `loss` is given, or `jit_compile=True` on the
+                TensorFlow backend.
         """
         if "loss" in kwargs:
             raise ValueError(
@@ -813,6 +818,19 @@ class VideoCaptioner(keras.Model):
                 "of thesis eq. 3.6 itself (set `attention_penalty`, "
                 "`penalty_target` and `weight_decay` on the model). "
                 f"Received: loss={kwargs['loss']!r}"
+            )
+        if (
+            kwargs.get("jit_compile") is True
+            and keras.backend.backend() == "tensorflow"
+        ):
+            raise ValueError(
+                "Expected jit_compile=False on the TensorFlow backend: XLA "
+                "cannot differentiate the unbounded loop of `keras.ops.scan` "
+                "over the words there, and the same steps in an unrolled "
+                "loop trained no faster on CPU under XLA (see "
+                "benchmarks/video_captioner_throughput.py --compare). "
+                "Received: jit_compile=True. Compile with jit_compile=False "
+                "(the default), or train on the JAX backend."
             )
         if metrics == "auto":
             metrics = [keras.metrics.SparseCategoricalAccuracy("word_accuracy")]

@@ -13,7 +13,11 @@ matmul GFLOP/s measured in the same run, on the same number of threads.
     python benchmarks/video_captioner_throughput.py --compare
 
 `--threads 1` (the default) runs TensorFlow on one thread, the figure to
-compare per thread with other implementations.
+compare per thread with other implementations. The models are the same code
+under every Keras backend: `KERAS_BACKEND=jax` times them under JAX (XLA
+compiles each training step whole); pin it to one core with
+`taskset -c 0` and `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false` for the
+per-thread figure.
 
 `--compare` times training steps of the model as it is (`keras.ops.scan`
 over the words, float32, no XLA) against the same step functions in a loop
@@ -123,9 +127,9 @@ def make_inputs(args):
     caption_ids[:, 0] = 2  # the start token
     caption_ids[:, -1] = 3  # the end token
     return {
-        "features": tf.constant(rng.random(shape, dtype=np.float32)),
-        "frame_mask": tf.ones(shape[:2], tf.bool),
-        "caption_ids": tf.constant(caption_ids, tf.int32),
+        "features": rng.random(shape, dtype=np.float32),
+        "frame_mask": np.ones(shape[:2], bool),
+        "caption_ids": caption_ids.astype("int32"),
     }
 
 
@@ -253,7 +257,8 @@ def main():
         f"video_captioner d={args.units} n={args.embedding} "
         f"{args.attention} N={args.frames} {args.grid}x{args.grid}x"
         f"{args.channels} V={args.vocabulary} words={args.words} "
-        f"B={args.batch} threads={args.threads}: "
+        f"B={args.batch} threads={args.threads} "
+        f"backend={keras.backend.backend()}: "
         f"train {args.batch / train_seconds:.2f} captions/s "
         f"({train_gflops:.1f} GFLOP/s, {100 * train_gflops / peak:.0f}% of "
         f"matmul {peak:.0f} GFLOP/s); beam {args.beam_width} "

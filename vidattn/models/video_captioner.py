@@ -806,7 +806,9 @@ class VideoCaptioner(keras.Model):
                 of `(target ids, word logits)`.
             **kwargs: Other `keras.Model.compile()` arguments. `loss` is not
                 accepted: the loss is the model's. `jit_compile` defaults to
-                `False`; `True` is refused on the TensorFlow backend.
+                `False` on the TensorFlow backend, where `True` is refused,
+                and to Keras's `"auto"` on the others (JAX compiles each
+                training step whole with XLA).
 
         Raises:
             ValueError: if `loss` is given, or `jit_compile=True` on the
@@ -834,7 +836,8 @@ class VideoCaptioner(keras.Model):
             )
         if metrics == "auto":
             metrics = [keras.metrics.SparseCategoricalAccuracy("word_accuracy")]
-        kwargs.setdefault("jit_compile", False)
+        if keras.backend.backend() == "tensorflow":
+            kwargs.setdefault("jit_compile", False)
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
 
     def compile_from_config(self, config):

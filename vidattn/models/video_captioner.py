@@ -16,6 +16,8 @@ from vidattn.losses.training_loss import training_loss
 from vidattn.models.caption_decoding import beam_search
 from vidattn.models.caption_decoding import greedy_search
 from vidattn.models.caption_decoding import tile_beams
+from vidattn.models.model_compilation import compile_from_saved_config
+from vidattn.models.model_compilation import set_jit_compile_default
 from vidattn.models.video_classifier import VideoClassifier
 from vidattn.utils.arguments import check_fraction
 from vidattn.utils.arguments import check_non_negative_number
@@ -836,16 +838,11 @@ class VideoCaptioner(keras.Model):
             )
         if metrics == "auto":
             metrics = [keras.metrics.SparseCategoricalAccuracy("word_accuracy")]
-        if keras.backend.backend() == "tensorflow":
-            kwargs.setdefault("jit_compile", False)
+        set_jit_compile_default(kwargs)
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
 
     def compile_from_config(self, config):
-        config = keras.saving.deserialize_keras_object(config)
-        config.pop("loss", None)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
+        compile_from_saved_config(self, config)
 
     def get_config(self):
         config = super().get_config()

@@ -4,6 +4,8 @@ import keras
 from keras import ops
 
 from vidattn.losses.training_loss import training_loss
+from vidattn.models.model_compilation import compile_from_saved_config
+from vidattn.models.model_compilation import set_jit_compile_default
 from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_positive_int
 from vidattn.utils.feature_shapes import check_feature_cube_shape
@@ -302,7 +304,9 @@ class VideoClassifier(keras.Model):
                 (multi-label, an estimate of mAP); or a list of Keras metrics
                 applied to the clip probabilities.
             **kwargs: Other `keras.Model.compile()` arguments, e.g.
-                `jit_compile`. `loss` is not accepted: the loss is the model's.
+                `jit_compile` (default `False` on TensorFlow, Keras's
+                `"auto"` on other backends). `loss` is not accepted: the
+                loss is the model's.
         """
         if "loss" in kwargs:
             raise ValueError(
@@ -323,15 +327,11 @@ class VideoClassifier(keras.Model):
                 ]
             else:
                 metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
-        kwargs.setdefault("jit_compile", False)
+        set_jit_compile_default(kwargs)
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
 
     def compile_from_config(self, config):
-        config = keras.saving.deserialize_keras_object(config)
-        config.pop("loss", None)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
+        compile_from_saved_config(self, config)
 
     def get_config(self):
         config = super().get_config()

@@ -707,15 +707,10 @@ class VideoCaptioner(keras.Model):
         length_normalization = check_non_negative_number(
             "length_normalization", length_normalization
         )
-        if isinstance(inputs, dict):
-            check_feature_cube_shape(ops.shape(inputs["features"]))
-            features = ops.convert_to_tensor(inputs["features"])
-            frame_mask = inputs.get("frame_mask")
-            if frame_mask is not None:
-                frame_mask = ops.convert_to_tensor(frame_mask, "bool")
-        else:
-            features = ops.convert_to_tensor(inputs)
-            frame_mask = None
+        features, frame_mask = VideoClassifier.unpack_inputs(inputs)
+        features = ops.convert_to_tensor(features)
+        if frame_mask is not None:
+            frame_mask = ops.convert_to_tensor(frame_mask, "bool")
         shape, _, _ = check_feature_cube_shape(tuple(features.shape))
         if not self.built:
             self.build({"features": shape})

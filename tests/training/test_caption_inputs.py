@@ -51,9 +51,12 @@ def captioned(tmp_path_factory):
     return FeatureDataset(str(directory)), features
 
 
-def test_tokenizer_is_adapted_on_every_caption(captioned):
+def test_tokenizer_is_adapted_on_every_caption(captioned, caplog):
     dataset, _ = captioned
-    tokenizer = build_caption_tokenizer(dataset, max_length=5, min_count=1)
+    with caplog.at_level("WARNING"):
+        tokenizer = build_caption_tokenizer(dataset, max_length=5, min_count=1)
+    assert "2 of 7 training captions" in caplog.text
+    assert "max_length=5" in caplog.text
     assert tokenizer.vocabulary == VOCABULARY
     assert tokenizer.num_adapted_captions == 7
     assert tokenizer.num_truncated_captions == 2  # The two of 6 words.

@@ -1,6 +1,7 @@
 """What a captioner trains and is scored on, from a `FeatureDataset`."""
 
 import tensorflow as tf
+from absl import logging
 
 from vidattn.layers.caption_tokenizer import PADDING_ID
 from vidattn.layers.caption_tokenizer import CaptionTokenizer
@@ -36,7 +37,8 @@ def build_caption_tokenizer(dataset, max_length=30, min_count=1):
     Returns:
         The adapted `vidattn.layers.CaptionTokenizer`; its
         `num_adapted_captions` and `num_truncated_captions` say how many
-        captions it read and how many are longer than `max_length`.
+        captions it read and how many are longer than `max_length` (a
+        warning is logged when there are any).
 
     Raises:
         ValueError: if the dataset has no captions, or a caption has no
@@ -53,6 +55,16 @@ def build_caption_tokenizer(dataset, max_length=30, min_count=1):
             for _ in captions
         ),
     )
+    if tokenizer.num_truncated_captions:
+        logging.warning(
+            "%d of %d training captions in %s are longer than max_length=%d "
+            "words and are cut to it; pass a larger max_length to keep them "
+            "whole.",
+            tokenizer.num_truncated_captions,
+            tokenizer.num_adapted_captions,
+            dataset.directory,
+            max_length,
+        )
     return tokenizer
 
 

@@ -50,3 +50,19 @@ def test_check_one_of_names_the_choices():
         r"Received: mode='mean'",
     ):
         arguments.check_one_of("mode", "mean", ("min", "max"))
+
+
+@pytest.mark.parametrize("value", [(0,), (4, -1), (2.0,), (True,), 3, "64"])
+def test_check_positive_int_tuple_refuses(value):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected `hidden_units` to be a tuple of positive integers\. "
+        r"Received: hidden_units=",
+    ):
+        arguments.check_positive_int_tuple("hidden_units", value)
+
+
+def test_check_positive_int_tuple_returns_a_tuple_of_ints():
+    widths = arguments.check_positive_int_tuple("w", [np.int64(8), 4])
+    assert widths == (8, 4) and all(type(w) is int for w in widths)
+    assert arguments.check_positive_int_tuple("w", ()) == ()

@@ -3,6 +3,7 @@ from keras import ops
 
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.arguments import check_positive_int_tuple
 from vidattn.utils.feature_shapes import check_feature_cube_shape
 from vidattn.utils.tensor_checks import assert_all
 
@@ -110,15 +111,9 @@ class GatedSpatioTemporalAttention(keras.layers.Layer):
         self.attention_units = check_positive_int(
             "attention_units", attention_units, allow_none=True
         )
-        gate_hidden_units = tuple(gate_hidden_units)
-        if not all(
-            isinstance(width, int) and not isinstance(width, bool) and width > 0
-            for width in gate_hidden_units
-        ):
-            raise ValueError(
-                "Expected `gate_hidden_units` to be a tuple of positive "
-                f"integers. Received: gate_hidden_units={gate_hidden_units!r}"
-            )
+        gate_hidden_units = check_positive_int_tuple(
+            "gate_hidden_units", gate_hidden_units
+        )
         self.gate_hidden_units = gate_hidden_units
         self.attention_initializer = keras.initializers.get(
             attention_initializer

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.arguments import check_positive_int_tuple
 
 
 @keras.saving.register_keras_serializable(package="vidattn")
@@ -58,12 +59,7 @@ class LSTMStateInitializer(keras.layers.Layer):
         super().__init__(**kwargs)
         units = check_positive_int("units", units)
         num_layers = check_positive_int("num_layers", num_layers)
-        hidden_units = tuple(hidden_units)
-        if not all(isinstance(w, int) and w > 0 for w in hidden_units):
-            raise ValueError(
-                "Expected `hidden_units` to be a tuple of positive integers. "
-                f"Received: hidden_units={hidden_units!r}"
-            )
+        hidden_units = check_positive_int_tuple("hidden_units", hidden_units)
         self.units = units
         self.num_layers = num_layers
         self.hidden_units = hidden_units

@@ -23,6 +23,7 @@ from vidattn.utils.arguments import check_fraction
 from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.arguments import check_positive_int_tuple
 from vidattn.utils.compiled_function import compiled_function
 from vidattn.utils.feature_shapes import check_feature_cube_shape
 from vidattn.utils.tensor_checks import assert_all
@@ -43,19 +44,6 @@ DROPOUT_CONNECTIONS = (
     "output_context",
     "deep_output",
 )
-
-
-def _check_widths(name, widths):
-    widths = tuple(widths)
-    if not all(
-        isinstance(width, int) and not isinstance(width, bool) and width > 0
-        for width in widths
-    ):
-        raise ValueError(
-            f"Expected `{name}` to be a tuple of positive integers. "
-            f"Received: {name}={widths!r}"
-        )
-    return widths
 
 
 @keras.saving.register_keras_serializable(package="vidattn")
@@ -218,10 +206,10 @@ class VideoCaptioner(keras.Model):
         self.video_input = check_one_of(
             "video_input", video_input, VIDEO_INPUTS
         )
-        self.gate_hidden_units = _check_widths(
+        self.gate_hidden_units = check_positive_int_tuple(
             "gate_hidden_units", gate_hidden_units
         )
-        self.state_hidden_units = _check_widths(
+        self.state_hidden_units = check_positive_int_tuple(
             "state_hidden_units", state_hidden_units
         )
         self.output_activation = check_one_of(

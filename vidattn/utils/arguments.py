@@ -37,6 +37,19 @@ def check_positive_int(name, value, allow_none=False):
     return int(value)
 
 
+def check_positive_int_tuple(name, value):
+    """Returns `value` as a tuple of ints if each is an integer >= 1."""
+    try:
+        widths = tuple(value)
+    except TypeError:
+        widths = None
+    if widths is None or not all(
+        _is_integer(width) and width >= 1 for width in widths
+    ):
+        _fail(name, "a tuple of positive integers", value)
+    return tuple(int(width) for width in widths)
+
+
 def check_non_negative_int(name, value):
     """Returns `value` as an int if it is an integer >= 0."""
     if not _is_integer(value) or value < 0:

@@ -10,6 +10,7 @@ from vidattn.models.action_recognizer import ActionRecognizer
 from vidattn.models.caption_decoding import beam_search
 from vidattn.models.caption_decoding import greedy_search
 from vidattn.models.caption_decoding import tile_beams
+from vidattn.models.caption_generator import CaptionGenerator
 from vidattn.models.caption_model_factory import CAPTION_MODELS
 from vidattn.models.caption_model_factory import build_video_captioner
 from vidattn.models.pooled_lstm_recognizer import PooledLSTMRecognizer

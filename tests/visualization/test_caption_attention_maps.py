@@ -112,6 +112,26 @@ def test_share_bars_show_when_each_word_looked():
     assert [bar_width(0, column) for column in range(3)] == [5, 5, 5]
 
 
+def test_large_frames_are_shrunk_to_fit_max_frame_size():
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (FRAMES, 40, 30, 3), dtype=np.uint8)
+    record = focused_record(frames)
+    strip = caption_attention_strip(record, max_frames=3, max_frame_size=20)
+    # Height 40 -> 20, width 30 -> 15.
+    assert strip.shape == (
+        HEADER_HEIGHT + 20 + 3 * (20 + SHARE_HEIGHT),
+        LABEL_WIDTH + 3 * (15 + TILE_GAP),
+        3,
+    )
+    shown, _, _ = tile(strip, HEADER_HEIGHT, 0, 1, 20, 15)
+    expected = Image.fromarray(frames[SHOWN[1]]).resize((15, 20), Image.LANCZOS)
+    np.testing.assert_array_equal(shown, np.asarray(expected))
+    # Frames that fit are drawn as they are.
+    assert caption_attention_strip(record, max_frame_size=40).shape == (
+        caption_attention_strip(record, max_frame_size=1000).shape
+    )
+
+
 def test_without_frames_the_maps_are_drawn_as_grey_grids():
     strip = caption_attention_strip(focused_record(None), max_frames=3)
     cell = 24  # max(12 pixels, 48 / K) per cell.

@@ -62,17 +62,34 @@ def _check_record(record):
         )
 
 
-def _attention_tiles(record, chosen):
-    """`(words, frames shown)` tiles, uint8 `(tile_h, tile_w, 3)` each."""
-    attention = record.attention[:, chosen]
-    if record.frames is None:
+def _shrunk_frames(frames, max_frame_size):
+    """`frames` shrunk to fit `max_frame_size` squared, aspect kept."""
+    height, width = frames.shape[1:3]
+    factor = min(1.0, max_frame_size / max(height, width))
+    if factor == 1.0:
+        return frames
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return np.stack(
+        [
+            np.asarray(Image.fromarray(frame).resize(size, Image.LANCZOS))
+            for frame in frames
+        ]
+    )
+
+
+def _attention_tiles(attention, frames):
+    """`(words, frames shown)` tiles, uint8 `(tile_h, tile_w, 3)` each.
+
+    `attention`: `(words, shown, K, K)`; `frames`: the shown frames, or
+    `None` for grey grids.
+    """
+    if frames is None:
         grid = attention.shape[-1]
         pixels = max(GRID_CELL_PIXELS, math.ceil(MIN_GRID_TILE_SIZE / grid))
         scale = float(attention.max()) if attention.size else 0.0
         grey = attention / (scale if scale > 0 else 1.0) * 255.0
         grey = np.repeat(np.repeat(grey, pixels, axis=-2), pixels, axis=-1)
         return np.repeat(grey.round().astype(np.uint8)[..., None], 3, axis=-1)
-    frames = record.frames[chosen]
     height, width = frames.shape[1:3]
     scale = max(
         (
@@ -85,7 +102,7 @@ def _attention_tiles(record, chosen):
         attention_overlay(frames, maps, scale=scale) for maps in attention
     ]
     return np.array(overlays, np.uint8).reshape(
-        (len(attention), len(chosen)) + frames.shape[1:]
+        attention.shape[:2] + frames.shape[1:]
     )
 
 
@@ -97,7 +114,7 @@ def _fitted(draw, text, width):
     return text + ".."
 
 
-def caption_attention_strip(record, max_frames=8):
+def caption_attention_strip(record, max_frames=8, max_frame_size=112):
     """One video's sentence as a picture: where and when it looked per word.
 
     Layout, top to bottom (`LABEL_WIDTH` pixels of labels at the left, then
@@ -114,18 +131,23 @@ def caption_attention_strip(record, max_frames=8):
       frame (scaled by the largest share of the picture) and the share.
 
     The shown frames are up to `max_frames` evenly spaced valid frames;
-    padding frames are skipped.
+    padding frames are skipped. Frames larger than `max_frame_size` are
+    shrunk to fit it (a 10-word sentence over 224x224 frames would
+    otherwise make a 1900x2600 picture).
 
     Args:
         record: a `vidattn.analysis.CaptionAttentionRecord`.
         max_frames: int. The most frames shown. Defaults to `8`.
+        max_frame_size: int. The most pixels of a shown frame's height and
+            width. Defaults to `112`.
 
     Returns:
         uint8 image `(height, width, 3)`.
 
     Raises:
         TypeError: if `record` is not a `CaptionAttentionRecord`.
-        ValueError: if `max_frames` is not a positive integer.
+        ValueError: if `max_frames` or `max_frame_size` is not a positive
+            integer.
 
     Example:
 
@@ -140,14 +162,18 @@ def caption_attention_strip(record, max_frames=8):
     """
     _check_record(record)
     max_frames = check_positive_int("max_frames", max_frames)
+    max_frame_size = check_positive_int("max_frame_size", max_frame_size)
     chosen = shown_frames(record.frame_mask, max_frames)
-    tiles = _attention_tiles(record, chosen)
+    frames = None
     if record.frames is not None:
-        tile_height, tile_width = record.frames.shape[1:3]
+        frames = _shrunk_frames(record.frames[chosen], max_frame_size)
+    tiles = _attention_tiles(record.attention[:, chosen], frames)
+    if frames is not None:
+        tile_height, tile_width = frames.shape[1:3]
     else:
         tile_height, tile_width = tiles.shape[2:4]
     stride = tile_width + TILE_GAP
-    top = HEADER_HEIGHT + (tile_height if record.frames is not None else 0)
+    top = HEADER_HEIGHT + (tile_height if frames is not None else 0)
     row_height = tile_height + SHARE_HEIGHT
     canvas = Image.new(
         "RGB",
@@ -161,11 +187,9 @@ def caption_attention_strip(record, max_frames=8):
     for column, frame in enumerate(chosen):
         x = LABEL_WIDTH + column * stride
         draw.text((x + 1, 1), f"frame {frame + 1}", fill=TEXT_COLOUR)
-        if record.frames is not None:
-            canvas.paste(
-                Image.fromarray(record.frames[frame]), (x, HEADER_HEIGHT)
-            )
-    if record.frames is not None:
+        if frames is not None:
+            canvas.paste(Image.fromarray(frames[column]), (x, HEADER_HEIGHT))
+    if frames is not None:
         draw.text((2, HEADER_HEIGHT + 2), "video", fill=TEXT_COLOUR)
     shares = record.frame_shares[:, chosen]
     largest_share = float(shares.max()) if shares.size else 0.0
@@ -233,6 +257,7 @@ def write_caption_report(
     title="What the captioner says, and where it looks",
     links=None,
     max_frames=8,
+    max_frame_size=112,
 ):
     """Writes one PNG strip per video and an `index.html` that shows them all.
 
@@ -253,6 +278,8 @@ def write_caption_report(
         links: dict from text to address, shown under the title, or `None`.
             Defaults to `None`.
         max_frames: int. The most frames per strip. Defaults to `8`.
+        max_frame_size: int. The most pixels of a shown frame's height and
+            width. Defaults to `112`.
 
     Returns:
         The path of `index.html`.
@@ -275,7 +302,9 @@ def write_caption_report(
         _check_record(record)
         file_name = png_file_name(record.video_id)
         save_png(
-            caption_attention_strip(record, max_frames=max_frames),
+            caption_attention_strip(
+                record, max_frames=max_frames, max_frame_size=max_frame_size
+            ),
             os.path.join(output_dir, file_name),
         )
         sections.append(_card(record, file_name))

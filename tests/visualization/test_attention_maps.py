@@ -109,3 +109,21 @@ def test_strip_with_caption_adds_a_text_line():
     assert (line < 100).all(-1).sum() > 10
     plain = attention_strip(frames, focused_attention(4, 2, (0, 0)))
     np.testing.assert_array_equal(strip[:32], plain)
+
+
+def test_report_links_to_sibling_pages(tmp_path):
+    record = AttentionRecord(
+        "v",
+        frames=np.zeros((2, 8, 8, 3), np.uint8),
+        attention=focused_attention(2, 2, (0, 0)),
+        probabilities=np.array([1.0]),
+    )
+    links = {"What the captioner says": "captions/index.html"}
+    index = write_attention_report([record], tmp_path, links=links)
+    page = open(index, encoding="utf-8").read()
+    assert (
+        '<h1>Where the model looks</h1><nav><a href="captions/index.html">'
+        "What the captioner says</a></nav>"
+    ) in page
+    plain = write_attention_report([record], tmp_path / "plain")
+    assert "<nav>" not in open(plain, encoding="utf-8").read()

@@ -5,12 +5,19 @@
   `vidattn.visualization.write_attention_report`.
 - `attention_at_frame_rates`: the same video at several frame rates
   (thesis Fig. 2.6).
+- `caption_attention_records` and `CaptionAttentionRecord`: videos
+  through a captioner, its sentences and where it looks for each word; the
+  input of `vidattn.visualization.write_caption_report` (thesis Figs.
+  3.2-3.4). `attention_on_cells`: the attention words put on chosen cells.
 - `search_glimpse` and `run_glimpse_experiment`: glimpses under which a
   model predicts a chosen class (thesis Fig. 2.8).
 - `class_names_of` and `backbone_for`: what a model needs beside it, read
   from the model.
 """
 
+from vidattn.analysis.caption_attention import CaptionAttentionRecord
+from vidattn.analysis.caption_attention import attention_on_cells
+from vidattn.analysis.caption_attention import caption_attention_records
 from vidattn.analysis.fps_study import attention_at_frame_rates
 from vidattn.analysis.glimpse_experiment import GlimpseExperiment
 from vidattn.analysis.glimpse_experiment import run_glimpse_experiment

@@ -115,7 +115,8 @@ def save_png(image, path):
         Image.fromarray(image).save(temporary, format="PNG")
 
 
-def _file_name(video_id):
+def png_file_name(video_id):
+    """A file name for a video's picture: unsafe characters become `_`."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in video_id)
     return f"{safe}.png"
 
@@ -132,7 +133,7 @@ def _verdict(record):
 PAGE_STYLE = (
     "body{font-family:sans-serif;background:#222;color:#eee;margin:2em}"
     "img{max-width:100%;image-rendering:pixelated}"
-    "section{margin-bottom:2em}"
+    "section{margin-bottom:2em}a{color:#9cf}"
 )
 PAGE_LEGEND = (
     "Top row: the frames over time. Bottom row: white where the model "
@@ -141,7 +142,44 @@ PAGE_LEGEND = (
 )
 
 
-def write_attention_report(records, output_dir, title="Where the model looks"):
+def write_report_page(output_dir, title, legend, sections, links=None):
+    """Writes `output_dir/index.html`: a title, links, a legend, sections.
+
+    The page of every attention report, written atomically.
+
+    Args:
+        output_dir: str. An existing folder.
+        title: str. The page's title (escaped here).
+        legend: str. HTML under the title.
+        sections: list of str. HTML of one card each.
+        links: dict from text to address (relative to `output_dir`), shown
+            under the title, or `None`. Defaults to `None`.
+
+    Returns:
+        The path of `index.html`.
+    """
+    navigation = "".join(
+        f'<a href="{html.escape(address)}">{html.escape(text)}</a> '
+        for text, address in (links or {}).items()
+    )
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1>"
+        + (f"<nav>{navigation.strip()}</nav>" if navigation else "")
+        + f"<p>{legend}</p>"
+        + "\n".join(sections)
+        + "</body></html>"
+    )
+    index_path = os.path.join(output_dir, "index.html")
+    with atomic_write(index_path) as file:
+        file.write(page)
+    return index_path
+
+
+def write_attention_report(
+    records, output_dir, title="Where the model looks", links=None
+):
     """Writes one PNG strip per video and an `index.html` that shows them all.
 
     Every file appears whole or not at all (`vidattn.utils.atomic_write`).
@@ -152,6 +190,10 @@ def write_attention_report(records, output_dir, title="Where the model looks"):
             names and true class, as `vidattn.analysis.attend` returns them.
         output_dir: str. Created if needed.
         title: str. The page's title.
+        links: dict from text to address, shown under the title (e.g.
+            `{"What the captioner says": "captions/index.html"}` for a
+            `vidattn.visualization.write_caption_report` written to
+            `output_dir/captions`), or `None`. Defaults to `None`.
 
     Returns:
         The path of `index.html`.
@@ -177,7 +219,7 @@ def write_attention_report(records, output_dir, title="Where the model looks"):
                 "vidattn.analysis.attend returns them. Received: "
                 f"{type(record).__name__}"
             )
-        file_name = _file_name(record.video_id)
+        file_name = png_file_name(record.video_id)
         save_png(
             attention_strip(record.frames, record.attention),
             os.path.join(output_dir, file_name),
@@ -188,14 +230,4 @@ def write_attention_report(records, output_dir, title="Where the model looks"):
             f'<img src="{html.escape(file_name)}" '
             f'alt="attention of {video_id}"></section>'
         )
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1><p>{PAGE_LEGEND}</p>"
-        + "\n".join(sections)
-        + "</body></html>"
-    )
-    index_path = os.path.join(output_dir, "index.html")
-    with atomic_write(index_path) as file:
-        file.write(page)
-    return index_path
+    return write_report_page(output_dir, title, PAGE_LEGEND, sections, links)

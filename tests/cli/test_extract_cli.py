@@ -313,6 +313,22 @@ def test_extract_msvd_writes_captions_with_the_thesis_frames(tmp_path):
     )
     assert thesis_padding(120) == 13 and thesis_padding(7) == 25
 
+    # Its saved index picks the same rule, so that a rerun from it resumes.
+    again = vidattn(
+        "extract",
+        f"--index={output / 'index.json'}",
+        "--input_size=64",
+        "--weights=none",
+        f"--output_dir={output}",
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Frames: even:26/240 (the default for --index of captions" in (
+        again.stdout
+    )
+    assert "train: 0 written, 2 skipped (already done), 0 failed" in (
+        again.stdout
+    )
+
 
 @pytest.mark.slow
 def test_extract_folder_with_a_captions_file(tmp_path):

@@ -4,8 +4,27 @@
         --output_dir /data/ucf11_features --fps 30
     vidattn extract --dataset hmdb51 --root /data/hmdb51 --split_number 2 \\
         --output_dir /data/hmdb51_split2 --evenly_spaced 26/240
+    vidattn extract --dataset msvd --root /data/msvd \\
+        --output_dir /data/msvd_features
+    vidattn extract --dataset folder --root /data/my_videos \\
+        --captions /data/my_videos/captions.csv --output_dir /data/my_features
     vidattn extract --index my_index.json --output_dir /data/mine \\
         --backbone InceptionV3 --layer mixed10
+
+Frames: without --fps or --evenly_spaced, captioning data (msvd, folder
+with --captions, an --index without classes) gets the thesis's rule, 26
+frames evenly spaced over the first 240 with black frames after a shorter
+video's end (even:26/240), and every other dataset 30 frames a second. The
+rule used is printed.
+
+Your own videos with sentences: --dataset folder --captions FILE, where FILE
+is a CSV with the columns video,sentence (other columns ignored) or JSON
+lines ({"video": ..., "sentence": ...} a line; .jsonl or .json), several
+rows per video. `video` is a file's path under --root with or without its
+extension (cooking/a, cooking/a.mp4) or its bare name when unique (a.mp4).
+The videos may lie in any subfolders; split folders train/, validation/ (or
+val/), test/ fix the split, else it is drawn by --split_fractions and
+--split_seed. A video without a sentence is left out with a warning.
 
 Each split goes to `<output_dir>/<split>/` (a folder that
 `vidattn.data.FeatureDataset` reads); the index used is saved as
@@ -80,10 +99,14 @@ def define_flags():
         "hollywood2: the training set.",
     )
     flags.DEFINE_string(
-        "captions_csv",
+        "captions",
         None,
-        "msvd: the description corpus CSV (default: found in --root).",
+        "msvd: the description corpus CSV (default: found in --root). "
+        "folder: your captions file, CSV with the columns video,sentence or "
+        'JSON lines {"video": ..., "sentence": ...} (.jsonl or .json); '
+        "without it, folder wants one folder per class.",
     )
+    flags.DEFINE_alias("captions_csv", "captions")
     flags.DEFINE_string(
         "mapping_file",
         None,
@@ -98,8 +121,9 @@ def define_flags():
         "missing",
         "error",
         ["error", "skip"],
-        "hmdb51, hollywood2, msvd: listed videos without a file stop the run "
-        "(error) or are left out with a warning (skip).",
+        "hmdb51, hollywood2, msvd, folder with --captions: listed videos "
+        "without a file stop the run (error) or are left out with a warning "
+        "(skip).",
     )
     flags.DEFINE_list(
         "split_fractions",
@@ -131,7 +155,9 @@ def define_flags():
         "fps",
         None,
         "Sample frames at this rate (e.g. 30), or 'all' for every frame. "
-        "Default: 30, unless --evenly_spaced is given.",
+        "Default, unless --evenly_spaced is given: the dataset's rule, "
+        "even:26/240 for captioning data (msvd, folder with --captions), "
+        "else 30.",
     )
     flags.DEFINE_string(
         "evenly_spaced",
@@ -223,7 +249,7 @@ def load_index():
         splits_dir=FLAGS.splits_dir,
         train_set=FLAGS.train_set,
         videos_dir=FLAGS.videos_dir,
-        captions_path=FLAGS.captions_csv,
+        captions_path=FLAGS.captions,
         mapping_path=FLAGS.mapping_file,
         missing=FLAGS.missing,
         fractions=fractions or None,
@@ -232,7 +258,7 @@ def load_index():
 
 
 def sampling_from_flags():
-    """The FrameSampling that --fps or --evenly_spaced names."""
+    """The FrameSampling that --fps or --evenly_spaced names, or None."""
     from vidattn.data import FrameSampling
 
     if FLAGS.evenly_spaced:
@@ -245,13 +271,47 @@ def sampling_from_flags():
                 "the first M, 1 <= N <= M (the thesis: 26/240). Received: "
                 f"--evenly_spaced={FLAGS.evenly_spaced}"
             ) from None
-    try:
-        return FrameSampling.parse(FLAGS.fps or "30")
-    except ValueError:
-        raise ValueError(
-            "Expected --fps to be a frame rate > 0 (e.g. 30) or 'all' (every "
-            f"frame). Received: --fps={FLAGS.fps}"
-        ) from None
+    if FLAGS.fps:
+        try:
+            return FrameSampling.parse(FLAGS.fps)
+        except ValueError:
+            raise ValueError(
+                "Expected --fps to be a frame rate > 0 (e.g. 30) or 'all' "
+                f"(every frame). Received: --fps={FLAGS.fps}"
+            ) from None
+    return None
+
+
+def default_sampling(index):
+    """The FrameSampling of a dataset when no flag names one, and why.
+
+    With --dataset, the importer's rule (`DatasetImporter.sampling_for`);
+    with --index, the thesis's captioning rule for an index without
+    classes, else 30 frames a second.
+    """
+    from vidattn.data import FrameSampling
+    from vidattn.data.importers import ACTION_SAMPLING
+    from vidattn.data.importers import CAPTION_SAMPLING
+    from vidattn.data.importers import get_importer
+
+    if FLAGS.dataset is None:
+        captioning = not index.class_names
+        spec = CAPTION_SAMPLING if captioning else ACTION_SAMPLING
+        source = f"--index of {'captions' if captioning else 'classes'}"
+    else:
+        importer = get_importer(FLAGS.dataset)
+        spec = importer.sampling_for(captions_path=FLAGS.captions)
+        source = f"--dataset {FLAGS.dataset}"
+        if spec != importer.default_sampling:
+            source += " with --captions"
+    why = f"the default for {source}"
+    if spec == CAPTION_SAMPLING:
+        why += (
+            ": the thesis's rule for video description (section 3.2.2), 26 "
+            "frames evenly spaced over the first 240, black frames after a "
+            "shorter video's end"
+        )
+    return FrameSampling.parse(spec), why
 
 
 def main(argv):
@@ -265,6 +325,15 @@ def main(argv):
     sampling = sampling_from_flags()
     index = load_index()
     print(index, flush=True)
+    if sampling is None:
+        sampling, why = default_sampling(index)
+    else:
+        why = "--evenly_spaced" if FLAGS.evenly_spaced else "--fps"
+    print(
+        f"Frames: {sampling.spec} ({why}; --fps or --evenly_spaced picks "
+        "another rule).",
+        flush=True,
+    )
     backbone = build_backbone(
         FLAGS.backbone,
         weights=FLAGS.weights,

@@ -62,3 +62,50 @@ def test_register_importer(monkeypatch):
     assert calls == [("/x", 2)]
     with pytest.raises(ValueError, match="already registered"):
         importers.register_importer("mine", load_mine)
+
+
+def test_default_frame_rule_follows_the_task():
+    # Captioning gets the thesis's rule (section 3.2.2), actions 30 fps.
+    assert importers.CAPTION_SAMPLING == "even:26/240"
+    assert importers.ACTION_SAMPLING == "fps=30"
+    assert importers.get_importer("msvd").sampling_for() == "even:26/240"
+    assert (
+        importers.get_importer("msvd").sampling_for(captions_path="x.csv")
+        == "even:26/240"
+    )
+    folder = importers.get_importer("folder")
+    assert folder.sampling_for() == "fps=30"
+    assert folder.sampling_for(captions_path=None) == "fps=30"
+    assert folder.sampling_for(captions_path="c.csv") == "even:26/240"
+    for name in ("ucf11", "hmdb51", "hollywood2"):
+        assert importers.get_importer(name).sampling_for() == "fps=30"
+
+
+def test_folder_with_a_captions_file_reads_captions(tmp_path):
+    for name in ("a", "b", "c"):
+        touch_video(tmp_path / "videos" / "any" / f"{name}.mp4")
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text(
+        '{"video": "a", "sentence": "one"}\n'
+        '{"video": "any/b.mp4", "sentence": "two"}\n'
+        '{"video": "gone", "sentence": "three"}\n',
+        encoding="utf-8",
+    )
+    options = dict(fractions=(0.5, 0.5, 0.0), seed=2, missing="skip")
+    with pytest.warns(UserWarning):
+        index = importers.load_dataset(
+            "folder",
+            tmp_path / "videos",
+            captions_path=captions,
+            split_number=2,
+            **options,
+        )
+    with pytest.warns(UserWarning):
+        expected = importers.load_captioned_folder(
+            tmp_path / "videos", captions, **options
+        )
+    assert index == expected
+    assert {e.video_id: e.captions for e in index} == {
+        "any/a": ("one",),
+        "any/b": ("two",),
+    }

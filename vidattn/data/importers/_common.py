@@ -3,6 +3,7 @@
 Private: the importers' public API is in `vidattn.data.importers`.
 """
 
+import csv
 import os
 import warnings
 
@@ -179,6 +180,55 @@ def read_list_file(path, what, hint=""):
     ]
 
 
+def read_csv_columns(path, columns, expected):
+    """Reads some columns of a UTF-8 CSV file that starts with a header row.
+
+    Args:
+        path: str. The file (checked to exist by the caller).
+        columns: sequence of str. The columns to read, matched to the
+            header's cells ignoring case and surrounding spaces.
+        expected: str. The header the file should have, for the message
+            when it lacks a column (e.g. "the columns video, sentence").
+
+    Returns:
+        A list of `(line_number, cells)`, one per row that is not blank:
+        the file line the row ends on and its cells of `columns`, in that
+        order (`""` where a short row lacks one).
+
+    Raises:
+        ValueError: if the header lacks a column, the file is not UTF-8, or
+            a row is not CSV; the message names the file and line.
+    """
+    rows = []
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            header = [cell.strip() for cell in next(reader, [])]
+            keys = [cell.casefold() for cell in header]
+            absent = [c for c in columns if c.casefold() not in keys]
+            if absent:
+                raise ValueError(
+                    f"{path}, line 1: expected a header with {expected}. "
+                    f"Received: {', '.join(header) or 'no header'}; it lacks "
+                    f"{', '.join(absent)}."
+                )
+            indices = [keys.index(c.casefold()) for c in columns]
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    cells = [row[i] if i < len(row) else "" for i in indices]
+                    rows.append((reader.line_num, cells))
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path}: expected UTF-8 text. Received bytes that are not: {error}"
+        ) from None
+    except csv.Error as error:
+        raise ValueError(
+            f"{path}, line {reader.line_num}: expected CSV. Received a row "
+            f"that is not: {error}"
+        ) from None
+    return rows
+
+
 def find_video(folder, folder_files, name, extensions):
     """Finds the file of a listed video among the names in one folder.
 
@@ -200,15 +250,10 @@ def find_video(folder, folder_files, name, extensions):
     Raises:
         ValueError: when several files match and none exactly.
     """
-    stem, extension = os.path.splitext(name)
-    extension = extension[1:].lower()
-    if extension in extensions or extension in _KNOWN_VIDEO_EXTENSIONS:
-        candidates = folder_files.get(stem, [])
-        if name in candidates:
-            return name
-    else:
-        # No extension, or a dot inside the name ("clip.v2"): all is stem.
-        candidates = folder_files.get(name, [])
+    stem = listed_stem(name, extensions)
+    candidates = folder_files.get(stem, [])
+    if stem != name and name in candidates:
+        return name
     if len(candidates) > 1:
         raise ValueError(
             f"{folder}: expected one video file for {name!r}. Received "
@@ -216,6 +261,20 @@ def find_video(folder, folder_files, name, extensions):
             "rename all but one."
         )
     return candidates[0] if candidates else None
+
+
+def listed_stem(name, extensions):
+    """The stem that a listed video name stands for.
+
+    A name ending in a video extension (one of `extensions` or a known
+    container) loses it; any other name is all stem, since a dot may lie
+    inside a name ("clip.v2").
+    """
+    stem, extension = os.path.splitext(name)
+    extension = extension[1:].lower()
+    if extension in extensions or extension in _KNOWN_VIDEO_EXTENSIONS:
+        return stem
+    return name
 
 
 def index_by_stem(filenames):

@@ -17,23 +17,17 @@ Left, the split is drawn at random with a seed, class by class; right, the
 split folders fix it.
 """
 
-import math
 import os
-import random
 
 from vidattn.data.importers import _common
+from vidattn.data.importers._splits import DEFAULT_FRACTIONS
+from vidattn.data.importers._splits import SPLIT_FOLDERS
+from vidattn.data.importers._splits import check_fractions
+from vidattn.data.importers._splits import find_split_folders
+from vidattn.data.importers._splits import random_splits
 from vidattn.data.importers.dataset_index import DatasetIndex
 from vidattn.data.importers.video_entry import VideoEntry
 from vidattn.utils.arguments import check_int
-
-# Split folder names and the split each stands for, in reading order.
-SPLIT_FOLDERS = {
-    "train": "train",
-    "validation": "validation",
-    "val": "validation",
-    "test": "test",
-}
-DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 
 
 def load_folder(root, *, extensions=None, fractions=None, seed=0, name=None):
@@ -98,7 +92,7 @@ def load_folder(root, *, extensions=None, fractions=None, seed=0, name=None):
     root = _common.check_root(root, "video dataset")
     _check_no_loose_videos(root, extensions, "class folders")
     folders = _common.subfolders(root)
-    split_folders = [f for f in SPLIT_FOLDERS if f in folders]
+    split_folders = find_split_folders(root, fractions)
     if split_folders:
         others = [f for f in folders if f not in SPLIT_FOLDERS]
         if others:
@@ -110,22 +104,11 @@ def load_folder(root, *, extensions=None, fractions=None, seed=0, name=None):
                 "class folders into a split folder, or rename the split "
                 "folders."
             )
-        if "val" in split_folders and "validation" in split_folders:
-            raise ValueError(
-                f"{root}: expected one validation folder. Received both "
-                "'val' and 'validation'. Merge them."
-            )
-        if fractions is not None:
-            raise ValueError(
-                f"{root}: expected no `fractions`, since its split folders "
-                f"({', '.join(split_folders)}) fix the split. Received: "
-                f"fractions={fractions!r}. Leave `fractions` out."
-            )
         class_names, videos = _read_split_folders(
             root, split_folders, extensions
         )
     else:
-        fractions = _check_fractions(
+        fractions = check_fractions(
             DEFAULT_FRACTIONS if fractions is None else fractions
         )
         class_names, videos = _read_random_split(
@@ -204,18 +187,9 @@ def _read_random_split(root, folders, extensions, fractions, seed):
     videos = []
     for class_name in folders:
         filenames = _class_videos(root, class_name, extensions)
-        order = list(range(len(filenames)))
-        # A str seed is hashed with SHA-512: the same on every platform.
-        random.Random(f"{seed}/{class_name}").shuffle(order)
-        counts = _split_counts(len(filenames), fractions)
-        splits = [None] * len(filenames)
-        for position, index in enumerate(order):
-            if position < counts[0]:
-                splits[index] = "train"
-            elif position < counts[0] + counts[1]:
-                splits[index] = "validation"
-            else:
-                splits[index] = "test"
+        splits = random_splits(
+            len(filenames), fractions, f"{seed}/{class_name}"
+        )
         for filename, split in zip(filenames, splits):
             videos.append(
                 (os.path.join(class_name, filename), split, class_name)
@@ -244,39 +218,3 @@ def _check_no_loose_videos(folder, extensions, expected):
             f"a class. Received videos directly in it: "
             f"{_common.abbreviate(loose)}. Move them into class folders."
         )
-
-
-def _check_fractions(fractions):
-    try:
-        values = tuple(float(f) for f in fractions)
-    except (TypeError, ValueError):
-        values = ()
-    if (
-        len(values) != 3
-        or not all(math.isfinite(v) and v >= 0 for v in values)
-        or abs(sum(values) - 1) > 1e-6
-    ):
-        raise ValueError(
-            "Expected `fractions` (`--split_fractions`) to be three "
-            "non-negative numbers (train, "
-            "validation, test) summing to 1, such as (0.8, 0.1, 0.1). "
-            f"Received: fractions={fractions!r}"
-        )
-    total = sum(values)
-    return tuple(v / total for v in values)
-
-
-def _split_counts(n, fractions):
-    """Cuts `n` videos by `fractions` with largest-remainder rounding."""
-    shares = [n * f for f in fractions]
-    counts = [math.floor(s) for s in shares]
-    # Ties go to the earlier split (train first).
-    by_remainder = sorted(range(3), key=lambda i: (counts[i] - shares[i], i))
-    for i in by_remainder[: max(0, n - sum(counts))]:
-        counts[i] += 1
-    counts[2] = n - counts[0] - counts[1]
-    if n and fractions[0] > 0 and counts[0] == 0:
-        donor = 2 if counts[2] >= counts[1] else 1
-        counts[donor] -= 1
-        counts[0] += 1
-    return counts

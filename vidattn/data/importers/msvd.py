@@ -20,7 +20,6 @@ Three published pieces make up the dataset as video-captioning papers use it::
   test.
 """
 
-import csv
 import os
 import re
 
@@ -274,55 +273,30 @@ def _read_captions(path, language, youtube_ids):
     )
     wanted = language.casefold() if language is not None else None
     captions = {}
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            header = [column.strip() for column in next(reader, [])]
-            absent = [column for column in _COLUMNS if column not in header]
-            if absent:
-                raise ValueError(
-                    f"{path}, line 1: expected a header with the columns "
-                    f"{', '.join(_COLUMNS)} (of VideoID, Start, End, "
-                    "WorkerID, Source, AnnotationTime, Language, "
-                    "Description). Received: "
-                    f"{', '.join(header) or 'no header'}; it lacks "
-                    f"{', '.join(absent)}."
-                )
-            columns = [header.index(column) for column in _COLUMNS]
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                cells = [row[i] if i < len(row) else "" for i in columns]
-                youtube_id, start, end, row_language, description = cells
-                youtube_id = youtube_id.strip()
-                if youtube_id not in youtube_ids:
-                    continue
-                if (
-                    wanted is not None
-                    and row_language.strip().casefold() != wanted
-                ):
-                    continue
-                text = " ".join(description.split())
-                if not text:
-                    continue
-                try:
-                    key = (youtube_id, _as_int(start), _as_int(end))
-                except ValueError:
-                    raise ValueError(
-                        f"{path}, line {reader.line_num}: expected whole "
-                        "seconds in Start and End. Received: "
-                        f"Start={start!r}, End={end!r}"
-                    ) from None
-                captions.setdefault(key, []).append(text)
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{path}: expected UTF-8 text. Received bytes that are not: {error}"
-        ) from None
-    except csv.Error as error:
-        raise ValueError(
-            f"{path}, line {reader.line_num}: expected CSV. Received a row "
-            f"that is not: {error}"
-        ) from None
+    rows = _common.read_csv_columns(
+        path,
+        _COLUMNS,
+        f"the columns {', '.join(_COLUMNS)} (of VideoID, Start, End, "
+        "WorkerID, Source, AnnotationTime, Language, Description)",
+    )
+    for line_number, cells in rows:
+        youtube_id, start, end, row_language, description = cells
+        youtube_id = youtube_id.strip()
+        if youtube_id not in youtube_ids:
+            continue
+        if wanted is not None and row_language.strip().casefold() != wanted:
+            continue
+        text = " ".join(description.split())
+        if not text:
+            continue
+        try:
+            key = (youtube_id, _as_int(start), _as_int(end))
+        except ValueError:
+            raise ValueError(
+                f"{path}, line {line_number}: expected whole seconds in Start "
+                f"and End. Received: Start={start!r}, End={end!r}"
+            ) from None
+        captions.setdefault(key, []).append(text)
     return captions
 
 

@@ -1,7 +1,8 @@
 """Dataset importers by name: the layouts `vidattn extract --dataset` reads.
 
 A name picks an importer: its loader (a `load_<dataset>(root, ...)` function
-that returns a `DatasetIndex`) and the options the loader takes. The command
+that returns a `DatasetIndex`), the options the loader takes, and the frame
+rule its videos are sampled by unless the user names one. The command
 line offers every dataset option to whichever importer the name picks, and
 each importer takes only its own, so that adding a dataset is one
 `register_importer` call and no command grows an if-chain over names.
@@ -9,13 +10,22 @@ each importer takes only its own, so that adding a dataset is one
 
 import dataclasses
 from typing import Callable
+from typing import Optional
 from typing import Tuple
 
+from vidattn.data.importers.captioned_folder import load_captioned_folder
 from vidattn.data.importers.folder import load_folder
 from vidattn.data.importers.hmdb51 import load_hmdb51
 from vidattn.data.importers.hollywood2 import load_hollywood2
 from vidattn.data.importers.msvd import load_msvd
 from vidattn.data.importers.ucf11 import load_ucf11
+
+# Frame rules, spelled as `vidattn.data.FrameSampling.parse` reads them.
+# Action recognition (thesis ch. 2): a constant 30 frames a second.
+ACTION_SAMPLING = "fps=30"
+# Video description (thesis §3.2.2): 26 frames evenly spaced over the first
+# 240, black frames standing in for those a shorter video lacks.
+CAPTION_SAMPLING = "even:26/240"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,12 +41,48 @@ class DatasetImporter:
             Defaults to `()`.
         description: str. One line: the dataset, for help texts. Defaults
             to `""`.
+        default_sampling: str. The frame rule (a
+            `vidattn.data.FrameSampling` spec) for this dataset when the
+            user names none. Defaults to `ACTION_SAMPLING` (`"fps=30"`).
+        captions_sampling: `None` or str. The frame rule when the caller
+            passes a `captions_path` option (a layout that holds captions
+            only when given a captions file). Defaults to `None`:
+            `default_sampling` either way.
     """
 
     name: str
     loader: Callable
     options: Tuple[str, ...] = ()
     description: str = ""
+    default_sampling: str = ACTION_SAMPLING
+    captions_sampling: Optional[str] = None
+
+    def sampling_for(self, **options):
+        """The frame rule for this dataset read with `options`.
+
+        Args:
+            **options: dataset options by name, as for `load`.
+
+        Returns:
+            A `vidattn.data.FrameSampling` spec (str): `captions_sampling`
+            when it is set and `options` name a `captions_path`, else
+            `default_sampling`.
+
+        Example:
+
+        >>> import vidattn.data.importers as importers
+        >>> importers.get_importer("msvd").sampling_for()
+        'even:26/240'
+        >>> folder = importers.get_importer("folder")
+        >>> folder.sampling_for(), folder.sampling_for(captions_path="c.csv")
+        ('fps=30', 'even:26/240')
+        """
+        if (
+            self.captions_sampling is not None
+            and options.get("captions_path") is not None
+        ):
+            return self.captions_sampling
+        return self.default_sampling
 
     def load(self, root, **options):
         """Reads the dataset at `root` with the options this importer takes.
@@ -61,7 +107,14 @@ class DatasetImporter:
 _IMPORTERS = {}
 
 
-def register_importer(name, loader, options=(), description=""):
+def register_importer(
+    name,
+    loader,
+    options=(),
+    description="",
+    default_sampling=ACTION_SAMPLING,
+    captions_sampling=None,
+):
     """Makes `loader` the importer that `name` picks.
 
     Args:
@@ -69,6 +122,10 @@ def register_importer(name, loader, options=(), description=""):
         loader: callable. See `DatasetImporter`.
         options: sequence of str. See `DatasetImporter`. Defaults to `()`.
         description: str. See `DatasetImporter`. Defaults to `""`.
+        default_sampling: str. See `DatasetImporter`. Defaults to
+            `ACTION_SAMPLING`.
+        captions_sampling: `None` or str. See `DatasetImporter`. Defaults
+            to `None`.
 
     Returns:
         The `DatasetImporter` registered.
@@ -90,7 +147,14 @@ def register_importer(name, loader, options=(), description=""):
         raise ValueError(
             f"Expected `loader` to be callable. Received: loader={loader!r}"
         )
-    importer = DatasetImporter(name, loader, tuple(options), description)
+    importer = DatasetImporter(
+        name,
+        loader,
+        tuple(options),
+        description,
+        default_sampling,
+        captions_sampling,
+    )
     _IMPORTERS[name] = importer
     return importer
 
@@ -148,6 +212,15 @@ def load_dataset(name, root, **options):
     return get_importer(name).load(root, **options)
 
 
+def _load_folder(root, *, captions_path=None, missing="error", **options):
+    """`load_folder`, or `load_captioned_folder` given a captions file."""
+    if captions_path is None:
+        return load_folder(root, **options)
+    return load_captioned_folder(
+        root, captions_path, missing=missing, **options
+    )
+
+
 register_importer(
     "ucf11", load_ucf11, description="UCF-11 (UCF YouTube Action), 11 classes"
 )
@@ -168,10 +241,13 @@ register_importer(
     load_msvd,
     options=("videos_dir", "captions_path", "mapping_path", "missing"),
     description="MSVD / YouTube2Text, captions",
+    default_sampling=CAPTION_SAMPLING,
 )
 register_importer(
     "folder",
-    load_folder,
-    options=("fractions", "seed"),
-    description="your videos, a folder per class",
+    _load_folder,
+    options=("captions_path", "missing", "fractions", "seed"),
+    description="your videos, a folder per class; or, with --captions, "
+    "in any folders with a captions file",
+    captions_sampling=CAPTION_SAMPLING,
 )

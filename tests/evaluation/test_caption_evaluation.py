@@ -113,42 +113,6 @@ def test_sentences_are_each_videos_own_and_scores_are_coco_captions(
     assert f"BLEU-4   {100 * expected['BLEU-4']:6.2f}" in text
 
 
-def _train_until_it_repeats_references(data_dir):
-    data = vidattn.data.FeatureDataset(data_dir)
-    model = _captioner(data, units=32, embedding_dim=16)
-    model.compile(optimizer=keras.optimizers.Adam(0.03))
-    batches = vidattn.training.caption_batches(
-        data, model.tokenizer, batch_size=16, shuffle=False
-    )
-    inputs = {key: value.numpy() for key, value in next(iter(batches)).items()}
-    for _ in range(120):
-        model.train_on_batch(inputs)
-    return model
-
-
-@pytest.mark.slow
-def test_a_model_that_repeats_a_reference_scores_bleu_4_of_1(captioned):
-    data_dir, _, _ = captioned
-    model = _train_until_it_repeats_references(data_dir)
-    report = evaluate_caption_model(
-        model, data_dir, max_length=10, metrics=FAST_METRICS, verbose=0
-    )
-    for video_id, captions in zip(report["sentences"], CAPTIONS):
-        if captions:
-            sentence = report["sentences"][video_id]["sentence"]
-            assert sentence in vidattn.metrics.caption_metrics.ptb_tokenize(
-                list(captions),
-                vidattn.metrics.caption_metrics.import_scorers()[
-                    "tokenizer_module"
-                ],
-            ), (video_id, sentence)
-    # Every sentence is one of its video's references: every n-gram
-    # matches and the closest reference length is the sentence's own.
-    for name in ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L"):
-        assert report["scores"][name] == pytest.approx(1.0, abs=1e-6)
-    assert report["model"].startswith("<VideoCaptioner")
-
-
 def test_an_action_model_is_refused(captioned):
     data_dir, _, _ = captioned
     model = vidattn.models.ActionRecognizer(3, units=8, num_layers=1)

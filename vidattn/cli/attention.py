@@ -11,6 +11,9 @@ says so; the flags below override it.
 
 from absl import flags
 
+from vidattn.cli.backbone_flags import backbone_from_flags
+from vidattn.cli.backbone_flags import define_backbone_flags
+
 FLAGS = flags.FLAGS
 
 
@@ -24,21 +27,7 @@ def define_flags():
         "fps", [30.0], "Frame rates; repeat for several (--fps 6 --fps 30)."
     )
     flags.DEFINE_integer("window", 30, "Frames per window.")
-    flags.DEFINE_string(
-        "backbone",
-        None,
-        "The backbone the model's features came from (default: the model's, "
-        "else efficientnet_lite0).",
-    )
-    flags.DEFINE_string(
-        "layer", None, "Its layer (default: the last convolutional map)."
-    )
-    flags.DEFINE_string(
-        "weights", "imagenet", "Its weights: imagenet or a file."
-    )
-    flags.DEFINE_integer(
-        "input_size", None, "Its input size (default: its own)."
-    )
+    define_backbone_flags()
     flags.DEFINE_string(
         "output_dir", None, "Where the PNG strips and index.html go."
     )
@@ -50,18 +39,11 @@ def main(argv):
     import keras
 
     from vidattn.analysis import attention_at_frame_rates
-    from vidattn.analysis import backbone_for
     from vidattn.analysis import class_names_of
     from vidattn.visualization import write_attention_report
 
     model = keras.models.load_model(FLAGS.model)
-    backbone = backbone_for(
-        model,
-        FLAGS.backbone,
-        layer_name=FLAGS.layer,
-        weights=FLAGS.weights,
-        input_size=FLAGS.input_size,
-    )
+    backbone = backbone_from_flags(model)
     class_names = class_names_of(model)
     records = []
     for path in FLAGS.video:

@@ -40,7 +40,11 @@ COMMANDS = {
     ),
     "evaluate": (
         "vidattn.cli.evaluate",
-        "score a model under the thesis's protocol",
+        "score an action model or a captioner under the thesis's protocol",
+    ),
+    "describe": (
+        "vidattn.cli.describe",
+        "describe video files in sentences with a trained captioner",
     ),
     "tune": (
         "vidattn.cli.tune",

@@ -7,6 +7,7 @@ import numpy as np
 
 from vidattn.data.feature_dataset import FeatureDataset
 from vidattn.evaluation.class_matching import match_classes
+from vidattn.evaluation.feature_matching import check_features
 from vidattn.metrics.classification_metrics import classification_scores
 from vidattn.metrics.classification_metrics import multilabel_scores
 from vidattn.metrics.video_aggregation import aggregate_video_predictions
@@ -63,34 +64,6 @@ def _check_finite(model, data, window_probabilities, video_index):
         f"of {len(data.video_ids)} videos of {data.directory}: {listed}. "
         + cause
     )
-
-
-def _check_features(model, data, model_path):
-    """Refuses data of other features than the model was trained on."""
-    metadata = getattr(model, "feature_metadata", None) or {}
-    for name in ("backbone", "layer"):
-        expected = metadata.get(name)
-        if expected is not None and expected != getattr(data, name):
-            raise ValueError(
-                f"Expected features of the {name} the model {model_path} "
-                f"was trained on ({name}={expected!r}). Received "
-                f"{name}={getattr(data, name)!r} in {data.directory}."
-            )
-    if not getattr(model, "built", False) or not hasattr(
-        model, "input_spec_shape"
-    ):
-        return
-    expected = tuple(model.input_spec_shape())
-    received = (data.grid_size, data.grid_size, data.channels)
-    if expected != received:
-        raise ValueError(
-            f"The model {model_path} reads "
-            f"{'x'.join(map(str, expected))} features (K x K x channels); "
-            f"the data in {data.directory} hold "
-            f"{'x'.join(map(str, received))} features ({data.backbone}, "
-            f"{data.layer}). Expected features of the backbone and layer "
-            "the model was trained on."
-        )
 
 
 def predict_videos(
@@ -196,7 +169,7 @@ def evaluate_action_model(
         )
     model = keras.models.load_model(model_path)
     class_names, data_to_model = match_classes(model, data, model_path)
-    _check_features(model, data, model_path)
+    check_features(model, data, model_path)
     video_probabilities, video_labels = predict_videos(
         model,
         data,

@@ -4,6 +4,7 @@ import pytest
 import vidattn
 from tests.fixtures.video_clips import write_clip
 from vidattn.analysis.video_description import describe_videos
+from vidattn.analysis.video_description import description_record
 from vidattn.analysis.video_description import sampling_for
 from vidattn.backbones import EfficientNetLite0Backbone
 from vidattn.data import VideoDecodeError
@@ -87,6 +88,17 @@ def test_files_are_described_as_their_extracted_features_would_be(tmp_path):
             video["attention"].sum(axis=(1, 2, 3)), 1.0, atol=1e-5
         )
         assert video["beta"].shape == (length,)
+        # As the pictures draw it: the sentence's words, without the end.
+        record = description_record(video)
+        ended = video["words"][-1] == "<end>"
+        assert record.words == video["words"][: length - ended]
+        assert record.sentence == video["caption"]
+        np.testing.assert_array_equal(
+            record.attention, video["attention"][: len(record.words)]
+        )
+        np.testing.assert_array_equal(record.frames, video["frames"])
+    with pytest.raises(ValueError, match="broken.mp4, which could not be"):
+        description_record(broken)
 
 
 def test_a_sampling_of_other_frames_than_a_linear_model_reads_is_refused():

@@ -36,6 +36,7 @@ def test_each_video_gets_a_sentence_and_a_bad_one_exits_1(tmp_path):
         "--weights=none",
         "--max_length=5",
         f"--json={tmp_path / 'sentences.json'}",
+        f"--report_dir={tmp_path / 'report'}",
     )
     assert result.returncode == 1, result.stderr[-2000:]
     lines = result.stdout.splitlines()
@@ -57,6 +58,14 @@ def test_each_video_gets_a_sentence_and_a_bad_one_exits_1(tmp_path):
         assert set(video["caption"].split()) <= set(WORDS + [UNKNOWN_TOKEN])
     assert f"{broken}: could not be read: " in result.stdout
     assert "error" in videos[1]
+    # The per-word pictures of the two readable videos, and a page of both.
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert f"Per-word attention: {tmp_path / 'report' / 'index.html'}" in lines
+    assert sorted(p.name for p in (tmp_path / "report").glob("*.png")) == [
+        "first.png",
+        "second.png",
+    ]
+    assert videos[0]["caption"] in page and videos[2]["caption"] in page
     assert (
         f"vidattn describe: error: 1 of 3 videos could not be read: {broken}"
         in result.stderr

@@ -9,6 +9,9 @@
   through a captioner, its sentences and where it looks for each word; the
   input of `vidattn.visualization.write_caption_report` (thesis Figs.
   3.2-3.4). `attention_on_cells`: the attention words put on chosen cells.
+- `describe_videos`: video files through the backbone and a captioner to
+  sentences (`vidattn describe`); `description_record` makes one a
+  `CaptionAttentionRecord`.
 - `search_glimpse` and `run_glimpse_experiment`: glimpses under which a
   model predicts a chosen class (thesis Fig. 2.8).
 - `class_names_of` and `backbone_for`: what a model needs beside it, read
@@ -28,3 +31,6 @@ from vidattn.analysis.model_metadata import class_names_of
 from vidattn.analysis.model_metadata import feature_metadata_of
 from vidattn.analysis.video_attention import AttentionRecord
 from vidattn.analysis.video_attention import attend
+from vidattn.analysis.video_description import describe_videos
+from vidattn.analysis.video_description import description_record
+from vidattn.analysis.video_description import sampling_for

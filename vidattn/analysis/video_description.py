@@ -13,6 +13,7 @@ import os
 import numpy as np
 from absl import logging
 
+from vidattn.analysis.caption_attention import CaptionAttentionRecord
 from vidattn.analysis.model_metadata import backbone_for
 from vidattn.analysis.model_metadata import feature_metadata_of
 from vidattn.data.frame_sampling import FrameSampling
@@ -200,3 +201,39 @@ def describe_videos(
             beta=generated["beta"][index, :length],
         )
     return results
+
+
+def description_record(description):
+    """A described video as the per-word attention pictures draw it.
+
+    Args:
+        description: One dict of what `describe_videos` returns (not an
+            unreadable video's).
+
+    Returns:
+        A `vidattn.analysis.CaptionAttentionRecord` of the sentence's words
+        (the end token left out), their attention maps and gates, and the
+        frames the backbone saw; the input of
+        `vidattn.visualization.write_caption_report`.
+
+    Raises:
+        ValueError: if the video could not be read (the dict has an
+            `"error"`).
+    """
+    if "error" in description:
+        raise ValueError(
+            f"Expected a described video. Received {description['path']}, "
+            f"which could not be read: {description['error']}"
+        )
+    words = list(description["words"])
+    if words and words[-1] == "<end>":
+        words = words[:-1]
+    return CaptionAttentionRecord(
+        video_id=description["video_id"],
+        frames=description["frames"],
+        frame_mask=description["frame_mask"],
+        words=words,
+        attention=description["attention"][: len(words)],
+        beta=description["beta"][: len(words)],
+        log_probability=description["log_probability"],
+    )

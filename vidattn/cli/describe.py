@@ -12,8 +12,12 @@ described with beam search. One line per video:
 
 A video that cannot be read is reported and the others are still
 described; the exit status is then 1. `--json` writes every sentence with
-its words, log probability and per-word gate beta.
+its words, log probability and per-word gate beta; `--report_dir` draws,
+for each word, where in which frames the model looked (thesis Figs.
+3.2-3.4) as PNG strips and an `index.html`.
 """
+
+import os
 
 from absl import flags
 
@@ -48,6 +52,12 @@ def define_flags():
     flags.DEFINE_string(
         "json", None, "Where to write the sentences as JSON (optional)."
     )
+    flags.DEFINE_string(
+        "report_dir",
+        None,
+        "Where to draw each word's attention over the frames (PNG strips "
+        "and index.html; optional).",
+    )
     flags.mark_flags_as_required(["model"])
 
 
@@ -61,6 +71,7 @@ def main(argv):
     import keras
 
     from vidattn.analysis.video_description import describe_videos
+    from vidattn.analysis.video_description import description_record
     from vidattn.analysis.video_description import sampling_for
     from vidattn.utils.atomic_write import write_json_atomically
 
@@ -104,6 +115,20 @@ def main(argv):
             indent=2,
         )
         print(f"Sentences: {FLAGS.json}")
+    if FLAGS.report_dir and len(failed) < len(results):
+        from vidattn.visualization import write_caption_report
+
+        index = write_caption_report(
+            [
+                description_record(result)
+                for result in results
+                if "error" not in result
+            ],
+            FLAGS.report_dir,
+            title=f"What {os.path.basename(FLAGS.model)} says, and where it "
+            "looks for each word",
+        )
+        print(f"Per-word attention: {index}")
     if failed:
         raise OSError(
             f"{len(failed)} of {len(results)} videos could not be read: "

@@ -2,7 +2,6 @@
 
 import math
 import os
-import time
 
 import keras
 import numpy as np
@@ -12,15 +11,13 @@ from vidattn.data.feature_dataset import FeatureDataset
 from vidattn.models.action_model_factory import build_action_model
 from vidattn.training.attention_image_logger import AttentionImageLogger
 from vidattn.training.run_folder import BACKUP_FOLDER
-from vidattn.training.run_folder import BEST_MODEL
 from vidattn.training.run_folder import CONFIG_FILE
-from vidattn.training.run_folder import best_record
 from vidattn.training.run_folder import epoch_pipelines
+from vidattn.training.run_folder import fit_resumably
 from vidattn.training.run_folder import previous_configuration
 from vidattn.training.run_folder import resume_epoch
 from vidattn.training.run_folder import resume_note
 from vidattn.training.run_folder import run_callbacks
-from vidattn.training.run_folder import write_final_model
 from vidattn.training.window_padding import report_window_padding
 
 
@@ -242,27 +239,15 @@ def train_action_model(
             )
         )
     callbacks_of_run += list(callbacks)
-    started = time.perf_counter()
-    history = {}
-    if first_epoch < config.epochs:
-        history = model.fit(
-            train_data,
-            epochs=config.epochs,
-            steps_per_epoch=steps_per_epoch,
-            validation_data=validation_data,
-            callbacks=callbacks_of_run,
-            verbose=verbose,
-            # The data of each epoch are shuffled already, by (seed, epoch).
-            shuffle=False,
-        ).history
-    final_path = write_final_model(model, bool(history), output_dir)
-    best = best_record(output_dir)
-    return {
-        "output_dir": output_dir,
-        "best_model": os.path.join(output_dir, BEST_MODEL) if best else None,
-        "best": best,
-        "final_model": final_path,
-        "resumed_from_epoch": first_epoch,
-        "history": history,
-        "seconds": time.perf_counter() - started,
-    }
+    summary = fit_resumably(
+        model,
+        train_data,
+        validation_data,
+        output_dir=output_dir,
+        epochs=config.epochs,
+        first_epoch=first_epoch,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks_of_run,
+        verbose=verbose,
+    )
+    return summary

@@ -7,6 +7,7 @@ which write the same folder layout: `config.json`, `backup/` (Keras's
 
 import json
 import os
+import time
 
 import keras
 
@@ -186,3 +187,57 @@ def run_callbacks(output_dir, seed, scoring=(), monitor="val_loss", mode="min"):
         ),
         keras.callbacks.TensorBoard(os.path.join(output_dir, "logs")),
     ]
+
+
+def fit_resumably(
+    model,
+    train_data,
+    validation_data,
+    *,
+    output_dir,
+    epochs,
+    first_epoch,
+    steps_per_epoch,
+    callbacks,
+    verbose,
+):
+    """Runs the epochs left after `first_epoch`, then writes the final model.
+
+    Args:
+        model: the run's built and compiled `keras.Model`.
+        train_data: the epochs' data from `epoch_pipelines`.
+        validation_data: the validation data of `fit`.
+        output_dir: str. The run's folder.
+        epochs: int. The run's epochs.
+        first_epoch: int. The last finished epoch (`resume_epoch`).
+        steps_per_epoch: int.
+        callbacks: the run's callbacks (`run_callbacks` and more).
+        verbose: Keras `fit` verbosity.
+
+    Returns:
+        The summary dict of `train_action_model` and `train_caption_model`.
+    """
+    started = time.perf_counter()
+    history = {}
+    if first_epoch < epochs:
+        history = model.fit(
+            train_data,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            verbose=verbose,
+            # The data of each epoch are shuffled already, by (seed, epoch).
+            shuffle=False,
+        ).history
+    final_path = write_final_model(model, bool(history), output_dir)
+    best = best_record(output_dir)
+    return {
+        "output_dir": output_dir,
+        "best_model": os.path.join(output_dir, BEST_MODEL) if best else None,
+        "best": best,
+        "final_model": final_path,
+        "resumed_from_epoch": first_epoch,
+        "history": history,
+        "seconds": time.perf_counter() - started,
+    }

@@ -19,6 +19,8 @@ FEATURE_METADATA_KEYS = (
     "stored_fps",
     "fps",
     "window",
+    "sampling",
+    "train_split",
 )
 
 
@@ -60,8 +62,10 @@ class VideoClassifier(keras.Model):
         feature_metadata: dict or `None`. The features the model reads, with
             keys among `"backbone"`, `"layer"`, `"input_size"`,
             `"grid_size"`, `"channels"`, `"stored_fps"`, `"fps"` (the frame
-            rate of the windows it was trained on) and `"window"`; values
-            that JSON can hold. Defaults to `None`.
+            rate of the windows it was trained on), `"window"`,
+            `"sampling"` (how the records' frames were drawn, e.g.
+            `"even:26/240"`) and `"train_split"` (the training split's
+            name); values that JSON can hold. Defaults to `None`.
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
     Raises:

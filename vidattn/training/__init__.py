@@ -1,4 +1,4 @@
-"""Training and resuming action models on TFRecord feature datasets."""
+"""Training and resuming action models and captioners on feature datasets."""
 
 from vidattn.training.action_training import feature_metadata
 from vidattn.training.action_training import make_strategy
@@ -8,8 +8,14 @@ from vidattn.training.best_model_checkpoint import BestModelCheckpoint
 from vidattn.training.caption_inputs import build_caption_tokenizer
 from vidattn.training.caption_inputs import caption_batches
 from vidattn.training.caption_inputs import caption_references
+from vidattn.training.caption_score_callback import CaptionScoreCallback
+from vidattn.training.caption_training import caption_feature_metadata
+from vidattn.training.caption_training import records_sampling
+from vidattn.training.caption_training import train_caption_model
+from vidattn.training.caption_training_config import CaptionTrainingConfig
 from vidattn.training.epoch_seeding import EpochSeeding
 from vidattn.training.non_finite_loss_error import NonFiniteLossError
+from vidattn.training.saved_configuration import SavedConfiguration
 from vidattn.training.stop_on_non_finite_loss import StopOnNonFiniteLoss
 from vidattn.training.training_config import TrainingConfig
 from vidattn.training.window_padding import report_window_padding

@@ -1,9 +1,7 @@
 """Training the action models on TFRecord feature datasets, resumably."""
 
-import json
 import math
 import os
-import time
 
 import keras
 import numpy as np
@@ -12,16 +10,15 @@ import tensorflow as tf
 from vidattn.data.feature_dataset import FeatureDataset
 from vidattn.models.action_model_factory import build_action_model
 from vidattn.training.attention_image_logger import AttentionImageLogger
-from vidattn.training.best_model_checkpoint import BestModelCheckpoint
-from vidattn.training.epoch_seeding import EpochSeeding
-from vidattn.training.stop_on_non_finite_loss import StopOnNonFiniteLoss
+from vidattn.training.run_folder import BACKUP_FOLDER
+from vidattn.training.run_folder import CONFIG_FILE
+from vidattn.training.run_folder import epoch_pipelines
+from vidattn.training.run_folder import fit_resumably
+from vidattn.training.run_folder import previous_configuration
+from vidattn.training.run_folder import resume_epoch
+from vidattn.training.run_folder import resume_note
+from vidattn.training.run_folder import run_callbacks
 from vidattn.training.window_padding import report_window_padding
-from vidattn.utils.atomic_write import atomic_output_path
-
-BACKUP_FOLDER = "backup"
-BEST_MODEL = "best.keras"
-FINAL_MODEL = "final.keras"
-CONFIG_FILE = "config.json"
 
 
 def feature_metadata(data, window, fps=None):
@@ -60,26 +57,6 @@ def make_strategy(name):
         "GPU"
     ) or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy([device.name for device in devices])
-
-
-def _resume_epoch(backup_dir):
-    # BackupAndRestore's record of the last finished epoch.
-    path = os.path.join(backup_dir, "training_metadata.json")
-    if not os.path.exists(path):
-        return 0
-    with open(path, encoding="utf-8") as file:
-        return int(json.load(file)["epoch"])
-
-
-def _resume_note(first_epoch, epochs):
-    if first_epoch >= epochs:
-        return (
-            f" Already trained for {first_epoch} epochs (--epochs {epochs}): "
-            "nothing to do."
-        )
-    if first_epoch:
-        return f" Resuming after epoch {first_epoch}."
-    return ""
 
 
 # What a model trained on a dataset depends on, as config.json keeps it.
@@ -121,18 +98,6 @@ def _check_resumable(previous, train, config_path):
                 f"{name}={value!r} in {train.directory}. Use a new output "
                 "folder for a run on other data."
             )
-
-
-def _best_record(output_dir):
-    # best.json is written after best.keras: both, or no best model.
-    path = os.path.join(output_dir, "best.json")
-    if not (
-        os.path.exists(path)
-        and os.path.exists(os.path.join(output_dir, BEST_MODEL))
-    ):
-        return None
-    with open(path, encoding="utf-8") as file:
-        return json.load(file)
 
 
 def train_action_model(
@@ -183,20 +148,8 @@ def train_action_model(
     train = FeatureDataset(train_dir)
     validation = FeatureDataset(validation_dir)
     _check_compatible(train, validation, config.fps)
-    if os.path.exists(config_path):
-        with open(config_path, encoding="utf-8") as file:
-            previous = json.load(file)
-        changed = {
-            key: (previous.get(key), value)
-            for key, value in config.to_dict().items()
-            if previous.get(key) != value and key != "epochs"
-        }
-        if changed:
-            raise ValueError(
-                f"Expected the configuration of the run in {output_dir} to "
-                "resume it. Received different values (saved, given): "
-                f"{changed}. Use a new --output_dir for a new run."
-            )
+    previous = previous_configuration(output_dir, config)
+    if previous is not None:
         _check_resumable(previous, train, config_path)
     config.save(
         config_path,
@@ -208,7 +161,7 @@ def train_action_model(
     keras.mixed_precision.set_global_policy(config.precision)
     keras.utils.set_random_seed(config.seed)
     backup_dir = os.path.join(output_dir, BACKUP_FOLDER)
-    first_epoch = _resume_epoch(backup_dir)
+    first_epoch = resume_epoch(backup_dir)
     window_options = dict(
         window_length=config.window, target_fps=config.fps, stride=config.stride
     )
@@ -221,24 +174,22 @@ def train_action_model(
             f"{num_windows} windows of {config.window} frames at {fps} fps, "
             f"stride {config.stride} ({steps_per_epoch} steps per epoch); "
             f"validating on {len(validation.video_ids)} videos."
-            + _resume_note(first_epoch, config.epochs),
+            + resume_note(first_epoch, config.epochs),
             flush=True,
         )
     report_window_padding(train, validation, config.window, config.fps, verbose)
     # One pipeline per remaining epoch, shuffled by (seed, epoch).
-    epochs_data = [
-        train.windows(
+    train_data = epoch_pipelines(
+        lambda epoch: train.windows(
             config.batch_size,
             shuffle_buffer_size=config.shuffle_buffer,
             seed=config.seed * 10_007 + epoch,
             deterministic=True,
             **window_options,
-        )
-        for epoch in range(first_epoch, max(config.epochs, first_epoch + 1))
-    ]
-    train_data = epochs_data[0]
-    for more in epochs_data[1:]:
-        train_data = train_data.concatenate(more)
+        ),
+        first_epoch,
+        config.epochs,
+    )
     validation_data = validation.windows(
         config.batch_size, shuffle=False, **window_options
     )
@@ -273,27 +224,7 @@ def train_action_model(
         )
         model.compile(optimizer=optimizer, jit_compile=config.jit_compile)
 
-    run_callbacks = [
-        # First, so that nothing after it saves a non-finite epoch.
-        StopOnNonFiniteLoss(
-            advice=f"Nothing from this epoch on was saved in {output_dir}. "
-            "Rerunning the same command resumes from the last finished "
-            "epoch and diverges again: start a new run (another output "
-            "folder) with a lower learning rate, or with the data fixed."
-        ),
-        EpochSeeding(config.seed),
-        # The backup outlives a finished run, so that rerunning the command
-        # finds the run done (or extends it when --epochs grew) instead of
-        # training it again from epoch 0.
-        keras.callbacks.BackupAndRestore(
-            backup_dir, double_checkpoint=True, delete_checkpoint=False
-        ),
-        BestModelCheckpoint(os.path.join(output_dir, BEST_MODEL)),
-        keras.callbacks.CSVLogger(
-            os.path.join(output_dir, "history.csv"), append=True
-        ),
-        keras.callbacks.TensorBoard(os.path.join(output_dir, "logs")),
-    ]
+    callbacks_of_run = run_callbacks(output_dir, config.seed)
     if config.model == "attention" and config.attention_images > 0:
         sample = next(
             iter(
@@ -302,41 +233,21 @@ def train_action_model(
                 )
             )
         )
-        run_callbacks.append(
+        callbacks_of_run.append(
             AttentionImageLogger(
                 os.path.join(output_dir, "logs"), sample[0]["features"].numpy()
             )
         )
-    run_callbacks += list(callbacks)
-    started = time.perf_counter()
-    history = {}
-    if first_epoch < config.epochs:
-        history = model.fit(
-            train_data,
-            epochs=config.epochs,
-            steps_per_epoch=steps_per_epoch,
-            validation_data=validation_data,
-            callbacks=run_callbacks,
-            verbose=verbose,
-            # The data of each epoch are shuffled already, by (seed, epoch).
-            shuffle=False,
-        ).history
-    final_path = os.path.join(output_dir, FINAL_MODEL)
-    if not history and not os.path.exists(final_path):
-        # A finished run killed before its final model: the trained weights
-        # are in the backup (fit, which restores them, did not run).
-        model.optimizer.build(model.trainable_variables)
-        model.load_weights(os.path.join(backup_dir, "latest.weights.h5"))
-    if history or not os.path.exists(final_path):
-        with atomic_output_path(final_path, suffix=".keras") as temporary:
-            model.save(temporary)
-    best = _best_record(output_dir)
-    return {
-        "output_dir": output_dir,
-        "best_model": os.path.join(output_dir, BEST_MODEL) if best else None,
-        "best": best,
-        "final_model": final_path,
-        "resumed_from_epoch": first_epoch,
-        "history": history,
-        "seconds": time.perf_counter() - started,
-    }
+    callbacks_of_run += list(callbacks)
+    summary = fit_resumably(
+        model,
+        train_data,
+        validation_data,
+        output_dir=output_dir,
+        epochs=config.epochs,
+        first_epoch=first_epoch,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks_of_run,
+        verbose=verbose,
+    )
+    return summary

@@ -1,7 +1,6 @@
 """The hyperparameters of an action-recognition run, saved beside its models."""
 
 import dataclasses
-import json
 
 from vidattn.layers.soft_attention_lstm_cell import ATTENTION_FORMS
 from vidattn.models.action_model_factory import ACTION_MODELS
@@ -9,11 +8,11 @@ from vidattn.models.action_model_factory import action_model_hyperparameters
 from vidattn.models.action_model_factory import (
     check_action_model_hyperparameters,
 )
+from vidattn.training.saved_configuration import SavedConfiguration
 from vidattn.utils.arguments import check_non_negative_int
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
 from vidattn.utils.arguments import check_positive_number
-from vidattn.utils.atomic_write import write_json_atomically
 
 MODELS = ACTION_MODELS
 POSITIVE_INTS = (
@@ -32,7 +31,7 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 
 
 @dataclasses.dataclass
-class TrainingConfig:
+class TrainingConfig(SavedConfiguration):
     """Everything that decides an action-recognition training run.
 
     Defaults follow the thesis (section 2.2.2): 3 LSTM layers of 512 units,
@@ -129,30 +128,3 @@ class TrainingConfig:
             # XLA needs the loop over the frames unrolled.
             hyperparameters["unroll"] = self.jit_compile
         return hyperparameters
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values):
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"Expected configuration keys among {sorted(known)}. "
-                f"Received unknown keys: {unknown}"
-            )
-        return cls(**values)
-
-    def save(self, path, **extra):
-        """Writes the configuration and `extra` entries as JSON, atomically."""
-        write_json_atomically(
-            path, dict(self.to_dict(), **extra), indent=2, sort_keys=True
-        )
-
-    @classmethod
-    def load(cls, path):
-        with open(path, encoding="utf-8") as file:
-            values = json.load(file)
-        known = {field.name for field in dataclasses.fields(cls)}
-        return cls.from_dict({k: v for k, v in values.items() if k in known})

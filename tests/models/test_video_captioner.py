@@ -75,6 +75,37 @@ def test_teacher_forcing_and_loss_match_numpy_reference(variant, masked):
     np.testing.assert_allclose(loss, expected["example_loss"].mean(), rtol=1e-5)
 
 
+def test_each_video_is_read_at_the_same_scale_whatever_its_features_norm():
+    # Scaling one video's features (another backbone, another layer) leaves
+    # what the model makes of it unchanged; without the normalization, not.
+    x = make_inputs(frame_mask=True)
+    scaled = dict(
+        x,
+        features=x["features"]
+        * np.array([30.0, 1.0, 0.1])[:, None, None, None, None].astype(
+            "float32"
+        ),
+    )
+    for variant in ("linear", "additive"):
+        model = make_model(**VARIANTS[variant])
+        np.testing.assert_allclose(
+            model(scaled)["word_logits"], model(x)["word_logits"], atol=1e-5
+        )
+    raw = make_model(feature_normalization=None)
+    assert not np.allclose(
+        raw(scaled)["word_logits"][0], raw(x)["word_logits"][0], atol=1e-3
+    )
+    # The padded frames of the second video do not count in its norm.
+    padded = dict(x, features=x["features"].copy())
+    padded["features"][~x["frame_mask"]] = 1000.0
+    model = make_model()
+    np.testing.assert_allclose(
+        model(padded)["word_logits"], model(x)["word_logits"], atol=1e-5
+    )
+    with pytest.raises(ValueError, match="feature_normalization"):
+        make_model(feature_normalization="l2")
+
+
 @pytest.mark.parametrize("variant", ["additive", "first_step"])
 def test_step_by_step_decoding_equals_teacher_forcing(variant):
     x = make_inputs(1, frame_mask=True)

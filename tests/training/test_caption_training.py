@@ -142,14 +142,14 @@ def small_caption_config(**overrides):
         units=16,
         embedding_dim=8,
         batch_size=4,
-        epochs=2,
+        epochs=3,
         learning_rate=0.05,
         dropout=0.0,
         max_length=8,
         beam_width=2,
         best_metric="BLEU-4",
         validation_videos=4,
-        attention_images=0,
+        attention_images=2,
         seed=3,
     )
     values.update(overrides)
@@ -186,7 +186,7 @@ def test_the_best_captioner_is_the_one_of_the_best_validation_bleu_4(
     train_dir, validation_dir = sentence_data
     output_dir, summary = finished_run
     rows = read_history(output_dir)
-    assert [int(row["epoch"]) for row in rows] == [0, 1]
+    assert [int(row["epoch"]) for row in rows] == [0, 1, 2]
     for name in ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "CIDEr"):
         assert f"val_{name}" in rows[0]
     assert "val_METEOR" not in rows[0]
@@ -251,6 +251,16 @@ def test_a_captioning_run_keeps_its_vocabulary_data_and_features(
         for event in tf.compat.v1.train.summary_iterator(path):
             tags.update(value.tag for value in event.summary.value)
     assert {"epoch_BLEU-4", "epoch_CIDEr", "epoch_loss"} <= tags
+    # Each epoch, the first two validation videos' sentences and per-word
+    # attention.
+    attention_tags = []
+    for path in glob.glob(os.path.join(output_dir, "logs", "attention", "*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            attention_tags += [value.tag for value in event.summary.value]
+    first_two = [v["video_id"] for v in FeatureDataset(validation_dir).videos()]
+    for video_id in first_two[:2]:
+        assert attention_tags.count(f"{video_id}/attention") == 3
+        assert attention_tags.count(f"{video_id}/sentence") == 3
 
 
 @pytest.mark.slow
@@ -271,7 +281,7 @@ def test_a_killed_captioning_run_resumes_to_the_weights_of_an_unkilled_run(
         config, *sentence_data, str(tmp_path), verbose=0
     )
     assert resumed["resumed_from_epoch"] == 1
-    assert len(resumed["history"]["loss"]) == 1
+    assert len(resumed["history"]["loss"]) == 2
     expected = keras.models.load_model(uninterrupted["final_model"])
     received = keras.models.load_model(resumed["final_model"])
     assert received.tokenizer.vocabulary == expected.tokenizer.vocabulary
@@ -285,7 +295,7 @@ def test_a_killed_captioning_run_resumes_to_the_weights_of_an_unkilled_run(
     again = train_caption_model(
         config, *sentence_data, str(tmp_path), verbose=0
     )
-    assert again["history"] == {} and again["resumed_from_epoch"] == 2
+    assert again["history"] == {} and again["resumed_from_epoch"] == 3
 
 
 @pytest.mark.slow

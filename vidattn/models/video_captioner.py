@@ -25,6 +25,7 @@ from vidattn.utils.tensor_checks import assert_all
 
 VIDEO_INPUTS = ("every_step", "first_step")
 PENALTY_TARGETS = ("uniform", "literal")
+FEATURE_NORMALIZATIONS = ("mean_norm", None)
 OUTPUT_ACTIVATIONS = (None, "tanh")
 
 # Steps of the scan over the words that may run at once (see
@@ -67,6 +68,15 @@ class VideoCaptioner(CaptionGenerator):
     `attention="uniform"` (STA-avg-pool) or `video_input="first_step"`
     (STA-first-time-step: the attended video enters at the first step only,
     zeros afterwards, where the attention and beta outputs are zeros).
+
+    The features are read at a scale that does not depend on the backbone
+    (`feature_normalization="mean_norm"`): each video's cubes divided by
+    the mean L2 norm of its locations. Last-conv maps of ImageNet CNNs have
+    location norms of 20-90 (EfficientNet-Lite0: 25 on background, 40 on
+    objects); at that scale the attention's tanh and the LSTM's gates
+    saturate, and on the rendered learning check attention moved off every
+    object (mass 3e-7 on the named one, uniform 0.020) and BLEU-4 stayed at
+    0.64; normalized, it looked at the named object and reached 0.89.
 
     Sentences come from `generate()` (beam search or greedy decoding, from
     `vidattn.models.CaptionGenerator`). One step function serves training
@@ -111,6 +121,10 @@ class VideoCaptioner(CaptionGenerator):
             `1.0` (the thesis's best).
         penalty_target: str. `"uniform"` (default) or `"literal"`.
         weight_decay: float. The weight decay gamma. Defaults to `1e-5`.
+        feature_normalization: `"mean_norm"` (default) or `None`. Whether
+            each video's features are divided by the mean L2 norm of its
+            valid locations before anything reads them (see
+            `normalize_features`).
         feature_metadata: dict or `None`. The features the model reads (see
             `vidattn.models.VideoClassifier`).
         seed: int or `None`. Seed of the dropout masks.
@@ -171,6 +185,7 @@ class VideoCaptioner(CaptionGenerator):
         attention_penalty=1.0,
         penalty_target="uniform",
         weight_decay=1e-5,
+        feature_normalization="mean_norm",
         feature_metadata=None,
         seed=None,
         **kwargs,
@@ -221,6 +236,11 @@ class VideoCaptioner(CaptionGenerator):
         )
         self.weight_decay = check_non_negative_number(
             "weight_decay", weight_decay
+        )
+        self.feature_normalization = check_one_of(
+            "feature_normalization",
+            feature_normalization,
+            FEATURE_NORMALIZATIONS,
         )
         # Kept as JSON text: attribute tracking would wrap a dict.
         self._feature_metadata = json.dumps(
@@ -369,13 +389,54 @@ class VideoCaptioner(CaptionGenerator):
             mask = ops.expand_dims(mask, 1)
         return values * mask
 
+    def normalize_features(self, features, frame_mask=None):
+        """The features as the model reads them (`feature_normalization`).
+
+        With `"mean_norm"`, each video's cubes are divided by the mean L2
+        norm of its valid locations, computed in float32: a location's
+        vector then has a norm near 1, and a location's norm relative to
+        the others (an object's slice is often larger than the
+        background's) is kept. With `None`, the features as they are.
+
+        Args:
+            features: `(batch, N, K, K, D)`.
+            frame_mask: Optional boolean `(batch, N)`.
+
+        Returns:
+            The features, in the compute dtype.
+        """
+        features = ops.cast(features, self.compute_dtype)
+        if self.feature_normalization is None:
+            return features
+        norms = ops.sqrt(
+            ops.sum(ops.square(ops.cast(features, "float32")), axis=-1)
+        )
+        norms = ops.reshape(
+            norms, (ops.shape(norms)[0], ops.shape(norms)[1], -1)
+        )
+        location_norms = ops.mean(norms, axis=-1)
+        if frame_mask is None:
+            mean_norm = ops.mean(location_norms, axis=-1)
+        else:
+            valid = ops.cast(frame_mask, "float32")
+            mean_norm = ops.sum(location_norms * valid, axis=-1) / ops.maximum(
+                ops.sum(valid, axis=-1), 1.0
+            )
+        scale = 1.0 / ops.maximum(mean_norm, 1e-6)
+        return features * ops.cast(
+            scale[:, None, None, None, None], self.compute_dtype
+        )
+
     def prepare_context(self, features, frame_mask=None):
         """The video's part of the attention, once per video (see
-        `vidattn.layers.GatedSpatioTemporalAttention.prepare`)."""
+        `vidattn.layers.GatedSpatioTemporalAttention.prepare`), of the
+        normalized features."""
         # The features are data: no gradient flows to them, and saying so
         # spares the loop's backward pass a (batch, N*K*K, D) gradient per
         # word.
-        features = ops.stop_gradient(features)
+        features = ops.stop_gradient(
+            self.normalize_features(features, frame_mask)
+        )
         return self.attention_layer.prepare(features, frame_mask)
 
     def initial_states(self, features, frame_mask=None):
@@ -392,6 +453,7 @@ class VideoCaptioner(CaptionGenerator):
             video is still to enter, then 0.
         """
         batch_size, frames = ops.shape(features)[:2]
+        features = self.normalize_features(features, frame_mask)
         sequence = ops.reshape(
             features, (batch_size, frames, -1, features.shape[-1])
         )
@@ -690,6 +752,7 @@ class VideoCaptioner(CaptionGenerator):
                 "attention_penalty": self.attention_penalty,
                 "penalty_target": self.penalty_target,
                 "weight_decay": self.weight_decay,
+                "feature_normalization": self.feature_normalization,
                 "feature_metadata": self.feature_metadata,
                 "seed": self.seed,
             }

@@ -15,6 +15,9 @@ from vidattn.metrics.caption_metrics import import_scorers
 from vidattn.metrics.java_not_found_error import JavaNotFoundError
 from vidattn.models.caption_model_factory import build_video_captioner
 from vidattn.training.action_training import feature_metadata
+from vidattn.training.caption_attention_image_logger import (
+    CaptionAttentionImageLogger,
+)
 from vidattn.training.caption_inputs import build_caption_tokenizer
 from vidattn.training.caption_inputs import caption_batches
 from vidattn.training.caption_score_callback import CaptionScoreCallback
@@ -156,15 +159,23 @@ def _save_vocabulary(tokenizer, path, train):
 
 
 def _attention_image_callbacks(config, validation, log_dir):
-    """Where the per-word attention images join the run (none yet).
+    """Per-word attention of `config.attention_images` validation videos.
 
-    `config.attention_images` validation videos will have their attention
-    for every generated word logged to TensorBoard in `log_dir` by
-    `vidattn.training.CaptionAttentionImageLogger(log_dir, inputs)`, which
-    is not part of the package yet: until it is, no images are logged.
+    The first captioned videos of the validation split are described
+    (greedily) after every epoch, and each word's attention maps and the
+    sentence go to TensorBoard under `log_dir/attention`.
     """
-    del config, validation, log_dir
-    return []
+    sample = CaptionScoreCallback.from_dataset(
+        validation, config.attention_images
+    )
+    return [
+        CaptionAttentionImageLogger(
+            log_dir,
+            {"features": sample.features, "frame_mask": sample.frame_mask},
+            max_length=config.max_length,
+            video_ids=sample.video_ids,
+        )
+    ]
 
 
 def train_caption_model(

@@ -13,6 +13,7 @@ from vidattn.datasets import render_moving_region_videos
 from vidattn.examples.demo import FPS
 from vidattn.examples.demo import SPLIT_SEEDS
 from vidattn.examples.demo import DemoSettings
+from vidattn.examples.demo import format_results_table
 from vidattn.examples.demo import run_demo
 
 SETTINGS = DemoSettings(
@@ -84,6 +85,52 @@ def check_attention_on_ring(summary, test_data):
             )
         assert value == pytest.approx(float(np.mean(focus)), abs=1e-6)
     assert summary["uniform_attention"] == pytest.approx(1 / 49)
+
+
+def test_the_results_table_reads_the_figures_and_says_what_they_show():
+    summary = {
+        "accuracy": {
+            "soft_attention_linear": 0.5,
+            "soft_attention_additive": 0.9,
+            "average_pooled": 0.6,
+        },
+        "attention_on_ring": {
+            "soft_attention_linear": 0.021,
+            "soft_attention_additive": 0.147,
+        },
+        "uniform_attention": 1 / 49,
+    }
+    lines = format_results_table(summary).splitlines()
+    assert lines[0].endswith("attention on the ringed shape (uniform 0.020)")
+    assert lines[1].split() == [
+        "soft",
+        "attention",
+        "linear",
+        "0.500",
+        "0.021",
+        "(1.0x",
+        "uniform)",
+    ]
+    assert lines[2].split()[3:5] == ["0.900", "0.147"]
+    assert "(7.2x uniform)" in lines[2]
+    assert lines[3].split()[2:4] == ["0.600", "-"]
+    assert lines[4] == (
+        "The soft attention additive model beats the average-pooled LSTM by "
+        "0.300 and puts 7.2x uniform attention on the ringed shape."
+    )
+    assert lines[5].startswith("The linear form (thesis eq. 2.4)")
+    assert len(lines) == 6
+
+    summary["accuracy"]["average_pooled"] = 0.95
+    summary["attention_on_ring"]["soft_attention_linear"] = 0.1
+    lines = format_results_table(summary).splitlines()
+    assert lines[4] == (
+        "The soft attention additive model does not beat the average-pooled "
+        "LSTM here (-0.050), with 7.2x uniform attention on the ringed "
+        "shape: pooling the frame's features tells the class as well as "
+        "looking does."
+    )
+    assert len(lines) == 5
 
 
 def check_report(paths, test_data):

@@ -1,9 +1,11 @@
 """`vidattn demo`: the whole pipeline on bundled generated videos.
 
-Renders the moving-region videos to MP4, extracts EfficientNet-Lite0
-features into TFRecords, trains soft attention and the average-pooled LSTM,
-evaluates both under the thesis's protocol, writes the attention report and
-exports a SavedModel. Rerun after a kill to resume.
+Renders the moving-region videos to MP4 (the class is the shape inside a
+moving white ring), extracts EfficientNet-Lite0 features into TFRecords,
+trains soft attention and the average-pooled LSTM, evaluates them under the
+thesis's protocol, prints their accuracy beside how much attention falls on
+the ringed shape, writes the attention report and exports a SavedModel.
+Rerun after a kill to resume.
 """
 
 from absl import flags
@@ -22,6 +24,7 @@ def define_flags():
 def main(argv):
     del argv
     from vidattn.examples.demo import DemoSettings
+    from vidattn.examples.demo import format_results_table
     from vidattn.examples.demo import run_demo
 
     settings = DemoSettings(
@@ -30,13 +33,8 @@ def main(argv):
     summary = run_demo(FLAGS.output_dir, settings)
     paths = summary["paths"]
     print("\n== Done in {:.0f} s".format(summary["seconds"]))
-    print("Held-out accuracy (video level, thesis protocol):")
-    for name, accuracy in summary["accuracy"].items():
-        print(f"  {name.replace('_', ' '):<24} {accuracy:.3f}")
-    uniform = summary["uniform_attention"]
-    print(f"Attention on the ringed shape (uniform: {uniform:.3f}):")
-    for name, focus in summary["attention_on_ring"].items():
-        print(f"  {name.replace('_', ' '):<24} {focus:.3f}")
+    print("Held-out videos (video-level accuracy, thesis protocol):")
+    print(format_results_table(summary))
     print("Where everything went:")
     print(f"  videos             {paths['videos']}")
     print(f"  TFRecord features  {paths['features']}")

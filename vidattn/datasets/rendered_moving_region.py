@@ -1,11 +1,25 @@
 """The moving-region task drawn as real video: the demo's bundled dataset.
 
-Each video shows coloured shapes on a noisy background (a red disk, a green
-square, a blue triangle, a yellow cross, ...), moving between the cells of a
-`grid x grid` layout. One shape wears a white ring: the class of the video
-is the shape inside the ring. The other shapes are distractors of random
-classes, so which shapes a frame holds says little about the class; the
-ringed region does, and it moves from frame to frame.
+Each video shows coloured shapes (a red disk, a green square, a blue
+triangle, a yellow cross, ...) on a noisy background, moving between the
+cells of a `grid x grid` layout. One shape wears a white ring: the class of
+the video is the shape inside the ring. By default (the demo's task) the
+other shapes are distractors of random classes.
+
+Options make the frame's pooled features tell less about the class:
+
+- `twins_per_class`: every class has the same number of shapes in every
+  video, the ringed one included, so the bag of shapes is the same whatever
+  the class and only *which* twin wears the ring decides;
+- `decoy_rings`: one twin of every class wears a grey ring, so rings around
+  every kind of shape are in every frame;
+- `clutter`: random blots and strokes on each video's background, which
+  change the pooled features from video to video.
+
+With real ImageNet features these lower what pooling can read, but do not
+remove it: the last convolutional layer binds "white ring around a red
+disk" into features that survive the mean over the 49 cells (BUILD_NOTES.md
+has the measurements).
 
 Cells are `cell_size` pixels wide, so that a backbone with stride
 `cell_size` (32 for EfficientNet-Lite0) puts one feature location on each
@@ -35,6 +49,8 @@ SHAPES = (
     ("cyan_bar", (40, 200, 210)),
 )
 MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
+RING_COLOR = (255, 255, 255)
+DECOY_RING_COLOR = (150, 150, 150)
 
 
 @dataclasses.dataclass
@@ -48,6 +64,13 @@ class RenderedVideos:
             ringed shape.
         class_names: list of str.
         fps: float. The frame rate the videos are meant to play at.
+        shape_classes: int32 `(videos, shapes)`: the class of every shape
+            drawn, the ringed one first.
+        shape_cells: int32 `(videos, frames, shapes)`: the flat cell of every
+            shape at every frame (`shape_cells[:, :, 0]` is `region`).
+        decoys: int32 `(videos, classes)`: for each class, the index (into
+            `shape_classes`) of its shape in a grey ring; `(videos, 0)` when
+            rendered without decoy rings.
     """
 
     frames: np.ndarray
@@ -55,6 +78,9 @@ class RenderedVideos:
     region: np.ndarray
     class_names: list
     fps: float
+    shape_classes: np.ndarray
+    shape_cells: np.ndarray
+    decoys: np.ndarray
 
 
 def _draw_shape(draw, name, color, box):
@@ -88,13 +114,49 @@ def _draw_shape(draw, name, color, box):
         draw.rectangle((left, top + height, right, bottom - height), fill=color)
 
 
+def _cluttered_background(rng, size, clutter):
+    """Grey with `clutter` random blots and strokes: one video's backdrop."""
+    image = Image.new("RGB", (size, size), (70, 70, 70))
+    draw = ImageDraw.Draw(image)
+    for _ in range(clutter):
+        left, top = (int(v) for v in rng.integers(0, size, 2))
+        width, height = (int(v) for v in rng.integers(4, 40, 2))
+        color = tuple(int(c) for c in rng.integers(0, 200, 3))
+        box = (left, top, left + width, top + height)
+        if rng.random() < 0.5:
+            draw.ellipse(box, fill=color)
+        else:
+            draw.line(box, fill=color, width=int(rng.integers(1, 5)))
+    return np.asarray(image, dtype=np.float32)
+
+
+def _step_shapes(rng, cells, grid, move_probability):
+    """Moves each shape to a free neighbouring cell with the probability."""
+    occupied = set(cells)
+    for shape_index, (row, col) in enumerate(cells):
+        if rng.random() < move_probability:
+            d_row, d_col = MOVES[rng.integers(len(MOVES))]
+            target = (row + d_row, col + d_col)
+            if (
+                0 <= target[0] < grid
+                and 0 <= target[1] < grid
+                and target not in occupied
+            ):
+                occupied.discard((row, col))
+                occupied.add(target)
+                cells[shape_index] = target
+
+
 def render_moving_region_videos(
     num_videos,
     frames=12,
     grid=7,
     cell_size=32,
     num_classes=4,
+    twins_per_class=0,
     num_distractors=6,
+    decoy_rings=False,
+    clutter=0,
     move_probability=0.3,
     fps=10.0,
     seed=0,
@@ -107,8 +169,16 @@ def render_moving_region_videos(
         grid: int. Cells per side. Defaults to `7` (224x224 frames).
         cell_size: int. Pixels per cell side. Defaults to `32`.
         num_classes: int, at most 6. Defaults to `4`.
-        num_distractors: int. Unringed shapes of random classes. Defaults
-            to `6`.
+        twins_per_class: int. Shapes of every class in every video, the
+            ringed one counted among its class's: the bag of shapes is then
+            the same for every class. `0` draws the ringed shape alone.
+            Defaults to `0`.
+        num_distractors: int. Further unringed shapes of random classes
+            (which make the bag itself hint at the class). Defaults to `6`.
+        decoy_rings: bool. Whether one twin of every class wears a grey
+            ring; needs `twins_per_class >= 2`. Defaults to `False`.
+        clutter: int. Random blots and strokes drawn on each video's
+            background. Defaults to `0`.
         move_probability: float. Chance that a shape steps to a
             neighbouring free cell between two frames (1 or more: at every
             frame). Defaults to `0.3`.
@@ -128,12 +198,26 @@ def render_moving_region_videos(
     >>> videos = vidattn.datasets.render_moving_region_videos(2, frames=4)
     >>> videos.frames.shape, videos.region.shape
     ((2, 4, 224, 224, 3), (2, 4))
+    >>> balanced = vidattn.datasets.render_moving_region_videos(
+    ...     2, frames=4, twins_per_class=2, num_distractors=0,
+    ...     decoy_rings=True, clutter=40)
+    >>> balanced.shape_classes.shape  # 2 twins of each of 4 classes
+    (2, 8)
     """
     num_videos = check_non_negative_int("num_videos", num_videos)
     frames = check_positive_int("frames", frames)
     grid = check_positive_int("grid", grid)
     cell_size = check_positive_int("cell_size", cell_size)
+    twins_per_class = check_non_negative_int("twins_per_class", twins_per_class)
     num_distractors = check_non_negative_int("num_distractors", num_distractors)
+    clutter = check_non_negative_int("clutter", clutter)
+    if decoy_rings and twins_per_class < 2:
+        raise ValueError(
+            "Expected `twins_per_class` >= 2 with `decoy_rings=True` (the "
+            "ringed shape's class needs a twin to wear the grey ring). "
+            f"Received: twins_per_class={twins_per_class}; raise it or pass "
+            "`decoy_rings=False`."
+        )
     move_probability = check_non_negative_number(
         "move_probability", move_probability
     )
@@ -147,35 +231,56 @@ def render_moving_region_videos(
             f"Expected `num_classes` to be an integer in [2, {len(SHAPES)}]. "
             f"Received: num_classes={num_classes!r}"
         )
-    if num_distractors + 1 > grid * grid:
+    num_shapes = max(1, twins_per_class * num_classes) + num_distractors
+    if num_shapes > grid * grid:
         raise ValueError(
-            f"Expected at most {grid * grid - 1} distractors on a {grid}x"
-            f"{grid} grid. Received: num_distractors={num_distractors}"
+            f"Expected at most {grid * grid} shapes on a {grid}x{grid} grid. "
+            f"Received: twins_per_class={twins_per_class} x num_classes="
+            f"{num_classes} + num_distractors={num_distractors} = "
+            f"{num_shapes} shapes; lower them or raise `grid`."
         )
     rng = np.random.default_rng(seed)
     size = grid * cell_size
     margin = cell_size // 5
     videos = np.zeros((num_videos, frames, size, size, 3), np.uint8)
     labels = rng.integers(0, num_classes, num_videos).astype(np.int32)
-    region = np.zeros((num_videos, frames), np.int32)
+    shape_classes = np.zeros((num_videos, num_shapes), np.int32)
+    shape_cells = np.zeros((num_videos, frames, num_shapes), np.int32)
+    decoys = np.zeros((num_videos, num_classes if decoy_rings else 0), np.int32)
     for video in range(num_videos):
-        shapes = [int(labels[video])] + [
-            int(c) for c in rng.integers(0, num_classes, num_distractors)
+        label = int(labels[video])
+        twins = [
+            class_index
+            for class_index in range(num_classes)
+            for _ in range(twins_per_class)
         ]
+        if twins:
+            twins.remove(label)
+        shape_classes[video] = (
+            [label]
+            + twins
+            + [int(c) for c in rng.integers(0, num_classes, num_distractors)]
+        )
+        if decoy_rings:
+            decoys[video] = [
+                1 + twins.index(class_index)
+                for class_index in range(num_classes)
+            ]
+        rings = dict.fromkeys(decoys[video].tolist(), DECOY_RING_COLOR)
+        rings[0] = RING_COLOR
         cells = [
             tuple(divmod(int(c), grid))
-            for c in rng.choice(grid * grid, len(shapes), replace=False)
+            for c in rng.choice(grid * grid, num_shapes, replace=False)
         ]
+        backdrop = _cluttered_background(rng, size, clutter)
         for frame in range(frames):
-            background = (
-                rng.normal(70, 18, (size, size, 3))
-                .clip(0, 255)
-                .astype(np.uint8)
+            noise = rng.normal(0, 18, (size, size, 3))
+            image = Image.fromarray(
+                (backdrop + noise).clip(0, 255).astype(np.uint8)
             )
-            image = Image.fromarray(background)
             draw = ImageDraw.Draw(image)
             for shape_index, (row, col) in enumerate(cells):
-                name, color = SHAPES[shapes[shape_index]]
+                name, color = SHAPES[shape_classes[video, shape_index]]
                 box = (
                     col * cell_size + margin,
                     row * cell_size + margin,
@@ -183,7 +288,7 @@ def render_moving_region_videos(
                     (row + 1) * cell_size - margin,
                 )
                 _draw_shape(draw, name, color, box)
-                if shape_index == 0:
+                if shape_index in rings:
                     ring = (
                         box[0] - margin + 1,
                         box[1] - margin + 1,
@@ -191,29 +296,22 @@ def render_moving_region_videos(
                         box[3] + margin - 1,
                     )
                     draw.ellipse(
-                        ring, outline=(255, 255, 255), width=max(2, margin // 2)
+                        ring,
+                        outline=rings[shape_index],
+                        width=max(2, margin // 2),
                     )
-                    region[video, frame] = row * grid + col
+                shape_cells[video, frame, shape_index] = row * grid + col
             videos[video, frame] = np.asarray(image)
-            occupied = set(cells)
-            for shape_index, (row, col) in enumerate(cells):
-                if rng.random() < move_probability:
-                    d_row, d_col = MOVES[rng.integers(len(MOVES))]
-                    target = (row + d_row, col + d_col)
-                    if (
-                        0 <= target[0] < grid
-                        and 0 <= target[1] < grid
-                        and target not in occupied
-                    ):
-                        occupied.discard((row, col))
-                        occupied.add(target)
-                        cells[shape_index] = target
+            _step_shapes(rng, cells, grid, move_probability)
     return RenderedVideos(
-        videos,
-        labels,
-        region,
-        [SHAPES[i][0] for i in range(num_classes)],
-        float(fps),
+        frames=videos,
+        labels=labels,
+        region=shape_cells[:, :, 0].copy(),
+        class_names=[SHAPES[i][0] for i in range(num_classes)],
+        fps=float(fps),
+        shape_classes=shape_classes,
+        shape_cells=shape_cells,
+        decoys=decoys,
     )
 
 

@@ -13,8 +13,9 @@
    `evaluation/<model>.json`).
 5. Run both attention models over every held-out video
    (`vidattn.analysis.attend`), measure how much attention falls on the
-   ringed shape, and write the attention report of the additive model (PNG
-   strips and an HTML page).
+   ringed shape, print the table of accuracy and attention beside uniform,
+   and write the attention report of the additive model (PNG strips and an
+   HTML page).
 6. Export the additive attention model as a SavedModel for TF Serving.
 
 Every stage resumes: rerunning skips the videos already rendered and
@@ -86,6 +87,60 @@ class DemoSettings:
                 check_non_negative_int(field.name, value)
             else:
                 check_positive_int(field.name, value)
+
+
+def format_results_table(summary):
+    """The demo's table: each model's accuracy and where attention falls.
+
+    Args:
+        summary: the dict `run_demo` returns (its `"accuracy"`,
+            `"attention_on_ring"` and `"uniform_attention"`).
+
+    Returns:
+        str. One row per model (held-out accuracy, attention on the ringed
+        shape's cell and its multiple of uniform attention), then what the
+        table shows, in words that follow the figures.
+    """
+    accuracy = summary["accuracy"]
+    focus = summary["attention_on_ring"]
+    uniform = summary["uniform_attention"]
+    lines = [
+        f"{'model':<26}{'held-out accuracy':>18}   attention on the ringed "
+        f"shape (uniform {uniform:.3f})"
+    ]
+    for name, value in accuracy.items():
+        looked = (
+            f"{focus[name]:.3f} ({focus[name] / uniform:.1f}x uniform)"
+            if name in focus
+            else "- (pools all cells alike)"
+        )
+        lines.append(f"{name.replace('_', ' '):<26}{value:>18.3f}   {looked}")
+    pooled = accuracy.get("average_pooled")
+    best = max(focus, key=lambda name: accuracy[name])
+    if pooled is not None:
+        margin = accuracy[best] - pooled
+        name = best.replace("_", " ")
+        looks = f"{focus[best] / uniform:.1f}x uniform attention"
+        if margin > 0:
+            lines.append(
+                f"The {name} model beats the average-pooled LSTM by "
+                f"{margin:.3f} and puts {looks} on the ringed shape."
+            )
+        else:
+            lines.append(
+                f"The {name} model does not beat the average-pooled LSTM "
+                f"here ({margin:+.3f}), with {looks} on the ringed shape: "
+                "pooling the frame's features tells the class as well as "
+                "looking does."
+            )
+    linear = focus.get("soft_attention_linear")
+    if linear is not None and linear < 2 * uniform:
+        lines.append(
+            "The linear form (thesis eq. 2.4) picks where to look from the "
+            "LSTM state alone, before it sees the frame, and the state does "
+            "not know where the ring is: its attention stays near uniform."
+        )
+    return "\n".join(lines)
 
 
 def _stage(message):
@@ -285,11 +340,15 @@ def run_demo(output_dir, settings=None, verbose=2):
     attention_on_ring, report_records, grid = _where_models_look(
         index, region_truth, test_dir, results, settings
     )
-    for name, focus in attention_on_ring.items():
-        print(
-            f"{name}: attention on the ringed shape's cell, all test videos "
-            f"and frames: {focus:.3f} (uniform {1 / grid**2:.3f})"
-        )
+    figures = {
+        "accuracy": {
+            name: r["report"]["scores"]["accuracy"]
+            for name, r in results.items()
+        },
+        "attention_on_ring": attention_on_ring,
+        "uniform_attention": 1.0 / grid**2,
+    }
+    print(format_results_table(figures))
     index_html = write_attention_report(
         report_records,
         paths["report"],
@@ -311,12 +370,7 @@ def run_demo(output_dir, settings=None, verbose=2):
     summary = {
         "seconds": time.perf_counter() - started,
         "paths": dict(paths, report_html=index_html),
-        "accuracy": {
-            name: r["report"]["scores"]["accuracy"]
-            for name, r in results.items()
-        },
-        "attention_on_ring": attention_on_ring,
-        "uniform_attention": 1.0 / grid**2,
+        **figures,
         "best_models": {name: r["best_model"] for name, r in results.items()},
     }
     write_json_atomically(

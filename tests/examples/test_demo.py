@@ -1,3 +1,4 @@
+import html
 import json
 import os
 
@@ -15,6 +16,8 @@ from vidattn.examples.demo import SPLIT_SEEDS
 from vidattn.examples.demo import DemoSettings
 from vidattn.examples.demo import format_results_table
 from vidattn.examples.demo import run_demo
+from vidattn.metrics.caption_metrics import caption_scores
+from vidattn.training.caption_inputs import caption_references
 
 SETTINGS = DemoSettings(
     train_videos=12,
@@ -25,6 +28,10 @@ SETTINGS = DemoSettings(
     epochs=1,
     units=8,
     report_videos=2,
+    caption_train_videos=6,
+    caption_test_videos=3,
+    caption_epochs=1,
+    shown_captions=1,
 )
 MODELS = ("soft_attention_linear", "soft_attention_additive", "average_pooled")
 
@@ -138,7 +145,9 @@ def check_report(paths, test_data):
         page = file.read()
     # The first report_videos test videos, in the dataset's order.
     reported = test_data.video_ids[: SETTINGS.report_videos]
-    strips = sorted(n for n in os.listdir(paths["report"]) if n != "index.html")
+    strips = sorted(
+        n for n in os.listdir(paths["report"]) if n.endswith(".png")
+    )
     assert strips == sorted(f"{video_id}.png" for video_id in reported)
     for name in strips:
         assert f"<h2>{name[:-4]}</h2><p>predicted <b>" in page
@@ -170,6 +179,47 @@ def check_saved_model(summary, paths, test_data):
 
 
 @pytest.mark.slow
+def check_captioning(summary, paths):
+    """Both captioners scored; the described clips' sentences and pictures."""
+    figures = summary["captioning"]
+    assert set(figures["scores"]) == {"soft_attention", "first_time_step"}
+    for scores in figures["scores"].values():
+        assert {"BLEU-4", "METEOR"} <= set(scores)
+    check = json.load(open(os.path.join(paths["captions"], "summary.json")))
+    np.testing.assert_equal(
+        {
+            key: np.nan if value is None else value
+            for key, value in figures["attention_on_named_object"].items()
+        },
+        check["results"]["soft_attention"]["attention"],
+    )
+    # The first two held-out clips, described from their MP4 files with
+    # the soft captioner, scored against their own references.
+    described = figures["described"]
+    assert sorted(described) == ["test_0000", "test_0001"]
+    references = caption_references(
+        FeatureDataset(os.path.join(paths["captions"], "features", "test"))
+    )
+    for video_id, entry in described.items():
+        assert entry["references"] == references[video_id]
+        expected = caption_scores(
+            {video_id: references[video_id]},
+            {video_id: entry["sentence"]},
+            metrics=("bleu", "meteor"),
+        )
+        assert entry["BLEU-4"] == pytest.approx(expected["BLEU-4"], abs=1e-6)
+    page = open(paths["caption_report_html"], encoding="utf-8").read()
+    for video_id, entry in described.items():
+        assert html.escape(entry["sentence"]) in page
+        assert os.path.exists(
+            os.path.join(
+                os.path.dirname(paths["caption_report_html"]), f"{video_id}.png"
+            )
+        )
+    action_page = open(paths["report_html"], encoding="utf-8").read()
+    assert 'href="captions/index.html"' in action_page
+
+
 def test_the_demo_runs_every_stage_and_resumes(tmp_path):
     summary = run_demo(str(tmp_path), SETTINGS, verbose=0)
     paths = summary["paths"]
@@ -179,6 +229,7 @@ def test_the_demo_runs_every_stage_and_resumes(tmp_path):
     check_attention_on_ring(summary, test_data)
     check_report(paths, test_data)
     check_saved_model(summary, paths, test_data)
+    check_captioning(summary, paths)
     with open(tmp_path / "summary.json", encoding="utf-8") as file:
         assert json.load(file) == summary
 
@@ -187,9 +238,13 @@ def test_the_demo_runs_every_stage_and_resumes(tmp_path):
         *(os.path.join(paths["videos"], split) for split in SPLIT_SEEDS),
         *(os.path.join(paths["features"], split) for split in SPLIT_SEEDS),
         *(os.path.join(paths["runs"], name) for name in MODELS),
+        os.path.join(paths["captions"], "videos", "train"),
+        os.path.join(paths["captions"], "features", "train"),
+        os.path.join(paths["captions"], "models"),
     )
-    assert len(done) == 20 + 3 + 3 * 3
+    assert len(done) == 20 + 3 + 3 * 3 + 6 + 1 + 2
     again = run_demo(str(tmp_path), SETTINGS, verbose=0)
     assert modification_times(*{os.path.dirname(p) for p in done}) == done
     assert again["accuracy"] == summary["accuracy"]
     assert again["attention_on_ring"] == summary["attention_on_ring"]
+    assert again["captioning"] == summary["captioning"]

@@ -5,6 +5,10 @@ moving white ring), extracts EfficientNet-Lite0 features into TFRecords,
 trains soft attention and the average-pooled LSTM, evaluates them under the
 thesis's protocol, prints their accuracy beside how much attention falls on
 the ringed shape, writes the attention report and exports a SavedModel.
+Then it describes videos (thesis ch. 3): clips of moving shapes with
+templated sentences, the soft-attention captioner against
+STA-first-time-step, a few held-out clips described from their MP4 files
+with their references and scores, and the per-word attention report.
 Rerun after a kill to resume.
 """
 
@@ -35,6 +39,27 @@ def main(argv):
     print("\n== Done in {:.0f} s".format(summary["seconds"]))
     print("Held-out videos (video-level accuracy, thesis protocol):")
     print(format_results_table(summary))
+    captioning = summary["captioning"]
+    print("Describing held-out clips (corpus scores, beam search of width 4):")
+    for name, scores in captioning["scores"].items():
+        print(
+            f"  {name.replace('_', ' '):<24} BLEU-4 {scores['BLEU-4']:.3f}   "
+            f"METEOR {scores.get('METEOR', float('nan')):.3f}"
+        )
+    focus = captioning["attention_on_named_object"]
+    if focus["named"] is None:
+        print("  soft attention's sentences name no object")
+    else:
+        print(
+            "  soft attention puts {:.3f} of each object word's attention on "
+            "the object it names ({:.1f}x uniform {:.3f}; {:.3f} on the "
+            "other objects)".format(
+                focus["named"],
+                focus["named"] / focus["uniform"],
+                focus["uniform"],
+                focus["other"],
+            )
+        )
     print("Where everything went:")
     print(f"  videos             {paths['videos']}")
     print(f"  TFRecord features  {paths['features']}")
@@ -44,4 +69,6 @@ def main(argv):
     )
     print(f"  evaluation reports {paths['evaluation']}")
     print(f"  attention report   {paths['report_html']}")
+    print(f"  captioning check   {paths['captions']}")
+    print(f"  per-word attention {paths['caption_report_html']}")
     print(f"  SavedModel         {paths['export']}")

@@ -36,7 +36,8 @@ COMMANDS = {
     ),
     "train": (
         "vidattn.cli.train",
-        "train an action model on feature datasets (resumable)",
+        "train an action model or a video captioner (--task captioning) "
+        "on feature datasets (resumable)",
     ),
     "evaluate": (
         "vidattn.cli.evaluate",
@@ -62,8 +63,9 @@ COMMANDS = {
     ),
     "check": (
         "vidattn.cli.check",
-        "the learning check: soft attention against average pooling on "
-        "generated feature cubes",
+        "the learning checks: soft attention against average pooling on "
+        "generated feature cubes, or (--task captioning) against "
+        "STA-first-time-step on rendered clips",
     ),
 }
 

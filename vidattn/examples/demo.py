@@ -17,6 +17,15 @@
    and write the attention report of the additive model (PNG strips and an
    HTML page).
 6. Export the additive attention model as a SavedModel for TF Serving.
+7. Describe videos (thesis ch. 3): the captioning learning check
+   (`vidattn.examples.caption_check`) renders clips of coloured shapes
+   that move or stay still with templated sentences, extracts their
+   features, trains the soft-attention captioner and STA-first-time-step,
+   and scores both on held-out clips (BLEU-1..4, METEOR). A few held-out
+   clips then go from their MP4 files through `vidattn describe`'s path
+   (decode, backbone, captioner, beam search): their sentences, references
+   and scores are printed, and the per-word attention report (thesis Figs.
+   3.2-3.4) is written beside the action report, linked from it.
 
 Every stage resumes: rerunning skips the videos already rendered and
 extracted and the models already trained, and after a kill continues
@@ -39,8 +48,8 @@ from vidattn.datasets.rendered_moving_region import render_moving_region_videos
 from vidattn.datasets.rendered_moving_region import write_video
 from vidattn.evaluation import evaluate_action_model
 from vidattn.evaluation import format_report
-from vidattn.training.action_training import BEST_MODEL
 from vidattn.training.action_training import train_action_model
+from vidattn.training.run_folder import BEST_MODEL
 from vidattn.training.training_config import TrainingConfig
 from vidattn.utils.arguments import check_int
 from vidattn.utils.arguments import check_non_negative_int
@@ -76,6 +85,10 @@ class DemoSettings:
     units: int = 128
     num_layers: int = 1
     report_videos: int = 8
+    caption_train_videos: int = 240
+    caption_test_videos: int = 60
+    caption_epochs: int = 12
+    shown_captions: int = 4
     seed: int = 0
 
     def __post_init__(self):
@@ -83,7 +96,7 @@ class DemoSettings:
             value = getattr(self, field.name)
             if field.name == "seed":
                 check_int(field.name, value)
-            elif field.name == "report_videos":
+            elif field.name in ("report_videos", "shown_captions"):
                 check_non_negative_int(field.name, value)
             else:
                 check_positive_int(field.name, value)
@@ -225,6 +238,128 @@ def _where_models_look(index, region_truth, test_dir, runs, settings):
     )
 
 
+def describe_demo_videos(output_dir, report_dir, settings, backbone, verbose=1):
+    """The demo's captioning part: the check, sentences and pictures.
+
+    Runs `vidattn.examples.caption_check.run_caption_check` (resumable) in
+    `output_dir`, then describes the first `settings.report_videos` held-out
+    clips from their MP4 files with the soft-attention captioner
+    (`vidattn.analysis.describe_videos`: decode, backbone, beam search),
+    scores each sentence against its references, prints
+    `settings.shown_captions` of them, and writes the per-word attention
+    report to `report_dir`.
+
+    Returns:
+        A dict: `"output_dir"`, `"report_html"` and `"figures"` (each
+        model's held-out scores, the soft model's attention on the named
+        objects, and the described clips' sentences and scores).
+    """
+    import keras
+
+    from vidattn.analysis.video_description import describe_videos
+    from vidattn.analysis.video_description import description_record
+    from vidattn.examples.caption_check import CaptionCheckSettings
+    from vidattn.examples.caption_check import format_caption_check
+    from vidattn.examples.caption_check import run_caption_check
+    from vidattn.metrics.caption_metrics import caption_scores
+    from vidattn.training.caption_inputs import caption_references
+    from vidattn.visualization.caption_attention_maps import (
+        write_caption_report,
+    )
+
+    check = run_caption_check(
+        output_dir,
+        CaptionCheckSettings(
+            train_videos=settings.caption_train_videos,
+            test_videos=settings.caption_test_videos,
+            epochs=settings.caption_epochs,
+            seed=settings.seed,
+        ),
+        verbose=verbose,
+    )
+    print(format_caption_check(check))
+    references = caption_references(
+        FeatureDataset(os.path.join(output_dir, "features", "test"))
+    )
+    video_ids = sorted(references)[: settings.report_videos]
+    model = keras.models.load_model(
+        os.path.join(output_dir, "models", "soft_attention.keras")
+    )
+    descriptions = describe_videos(
+        model,
+        [
+            os.path.join(output_dir, "videos", "test", f"{video_id}.mp4")
+            for video_id in video_ids
+        ],
+        backbone,
+    )
+    _, per_video = caption_scores(
+        {video_id: references[video_id] for video_id in video_ids},
+        {d["video_id"]: d["caption"] for d in descriptions},
+        metrics=("bleu", "meteor"),
+        per_video=True,
+    )
+    records = [
+        dataclasses.replace(
+            description_record(description),
+            references=tuple(references[description["video_id"]]),
+            scores={
+                name: per_video[description["video_id"]][name]
+                for name in ("BLEU-4", "METEOR")
+            },
+        )
+        for description in descriptions
+    ]
+    print(
+        "\nHeld-out clips described from their MP4 files (decode, "
+        "backbone, captioner, beam search of width 4):"
+    )
+    for record in records[: settings.shown_captions]:
+        print(
+            f"  {record.video_id}: {record.sentence}\n"
+            f"  {'':{len(record.video_id)}}  reference: "
+            f"{record.references[0]}\n"
+            f"  {'':{len(record.video_id)}}  BLEU-4 "
+            f"{record.scores['BLEU-4']:.3f}, METEOR "
+            f"{record.scores['METEOR']:.3f}"
+        )
+    report_html = write_caption_report(
+        records,
+        report_dir,
+        title="vidattn demo: what the soft-attention captioner says, and "
+        "where it looks for each word",
+        links={"Where the action model looks": "../index.html"},
+    )
+    print(f"Per-word attention report: {report_html}")
+    return {
+        "output_dir": output_dir,
+        "report_html": report_html,
+        "figures": {
+            "scores": {
+                name: result["scores"]
+                for name, result in check["results"].items()
+            },
+            # NaN (no object word in any sentence) is not JSON: null.
+            "attention_on_named_object": {
+                key: None
+                if isinstance(value, float) and value != value
+                else value
+                for key, value in check["results"]["soft_attention"][
+                    "attention"
+                ].items()
+            },
+            "described": {
+                record.video_id: {
+                    "sentence": record.sentence,
+                    "references": list(record.references),
+                    **record.scores,
+                }
+                for record in records
+            },
+        },
+    }
+
+
 def run_demo(output_dir, settings=None, verbose=2):
     """Runs the demo and returns a summary dict of results and paths.
 
@@ -236,8 +371,8 @@ def run_demo(output_dir, settings=None, verbose=2):
     Returns:
         The summary that `summary.json` holds: `"seconds"`, `"paths"`,
         held-out `"accuracy"` of each model, `"attention_on_ring"` of the
-        attention models and `"uniform_attention"` for comparison, and
-        `"best_models"`.
+        attention models and `"uniform_attention"` for comparison,
+        `"best_models"`, and `"captioning"` (see `describe_demo_videos`).
     """
     import keras
 
@@ -258,7 +393,7 @@ def run_demo(output_dir, settings=None, verbose=2):
     }
 
     _stage(
-        "1/6 Rendering videos: the class is the shape inside the moving "
+        "1/7 Rendering videos: the class is the shape inside the moving "
         "white ring"
     )
     index, region_truth = render_dataset(paths["videos"], settings)
@@ -267,7 +402,7 @@ def run_demo(output_dir, settings=None, verbose=2):
     print(f"{len(index)} MP4 files in {paths['videos']} ({sizes})")
 
     _stage(
-        "2/6 Extracting EfficientNet-Lite0 features (ImageNet weights, "
+        "2/7 Extracting EfficientNet-Lite0 features (ImageNet weights, "
         "224x224 -> 7x7x1280)"
     )
     backbone = EfficientNetLite0Backbone()
@@ -291,7 +426,7 @@ def run_demo(output_dir, settings=None, verbose=2):
     results = {}
     for name, choice in candidates:
         _stage(
-            f"3/6 Training {name.replace('_', ' ')} ({settings.epochs} epochs)"
+            f"3/7 Training {name.replace('_', ' ')} ({settings.epochs} epochs)"
         )
         config = TrainingConfig(
             units=settings.units,
@@ -317,7 +452,7 @@ def run_demo(output_dir, settings=None, verbose=2):
             "best_model": os.path.join(run_dir, BEST_MODEL),
         }
 
-    _stage("4/6 Evaluating on held-out videos (thesis protocol)")
+    _stage("4/7 Evaluating on held-out videos (thesis protocol)")
     test_dir = os.path.join(paths["features"], "test")
     for name, result in results.items():
         report = evaluate_action_model(
@@ -334,7 +469,7 @@ def run_demo(output_dir, settings=None, verbose=2):
         print(format_report(report))
 
     _stage(
-        "5/6 Where the models look: attention on the ringed shape, and the "
+        "5/7 Where the models look: attention on the ringed shape, and the "
         "report"
     )
     attention_on_ring, report_records, grid = _where_models_look(
@@ -353,11 +488,12 @@ def run_demo(output_dir, settings=None, verbose=2):
         report_records,
         paths["report"],
         title="vidattn demo: where soft attention (additive) looks",
+        links={"What the captioner says, word by word": "captions/index.html"},
     )
     print(f"Report: {index_html}")
 
     _stage(
-        "6/6 Exporting the additive soft-attention model (SavedModel for TF "
+        "6/7 Exporting the additive soft-attention model (SavedModel for TF "
         "Serving)"
     )
     additive = keras.models.load_model(results[REPORTED_MODEL]["best_model"])
@@ -367,10 +503,28 @@ def run_demo(output_dir, settings=None, verbose=2):
         f"(saved_model_cli show --all --dir {paths['export']})"
     )
 
+    _stage(
+        "7/7 Describing videos (thesis ch. 3): soft attention against "
+        "STA-first-time-step on clips of moving shapes"
+    )
+    captions = describe_demo_videos(
+        os.path.join(output_dir, "captions"),
+        os.path.join(paths["report"], "captions"),
+        settings,
+        backbone,
+        verbose=int(bool(verbose)),
+    )
+
     summary = {
         "seconds": time.perf_counter() - started,
-        "paths": dict(paths, report_html=index_html),
+        "paths": dict(
+            paths,
+            report_html=index_html,
+            captions=captions["output_dir"],
+            caption_report_html=captions["report_html"],
+        ),
         **figures,
+        "captioning": captions["figures"],
         "best_models": {name: r["best_model"] for name, r in results.items()},
     }
     write_json_atomically(

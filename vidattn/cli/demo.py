@@ -20,7 +20,7 @@ FLAGS = flags.FLAGS
 def define_flags():
     """Defines the flags of this command."""
     flags.DEFINE_string("output_dir", "vidattn_demo", "Where everything goes.")
-    flags.DEFINE_integer("epochs", 12, "Training epochs of each model.")
+    flags.DEFINE_integer("epochs", 10, "Training epochs of each action model.")
     flags.DEFINE_integer("train_videos", 240, "Rendered training videos.")
     flags.DEFINE_integer("seed", 0, "Seed of the videos, weights and shuffles.")
 

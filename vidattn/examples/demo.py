@@ -81,13 +81,13 @@ class DemoSettings:
     frames: int = 12
     window: int = 8
     stride: int = 2
-    epochs: int = 12
+    epochs: int = 10
     units: int = 128
     num_layers: int = 1
     report_videos: int = 8
     caption_train_videos: int = 240
     caption_test_videos: int = 60
-    caption_epochs: int = 12
+    caption_epochs: int = 8
     shown_captions: int = 4
     seed: int = 0
 

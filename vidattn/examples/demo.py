@@ -442,7 +442,7 @@ def run_demo(output_dir, settings=None, verbose=2):
         config = TrainingConfig(
             units=settings.units,
             num_layers=settings.num_layers,
-            dropout=0.3,
+            dropout=0.5,
             learning_rate=2e-3,
             batch_size=32,
             epochs=settings.epochs,

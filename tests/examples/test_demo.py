@@ -12,6 +12,7 @@ from vidattn.data.feature_dataset import FeatureDataset
 from vidattn.datasets import attention_on_region
 from vidattn.datasets import render_moving_region_videos
 from vidattn.examples.demo import FPS
+from vidattn.examples.demo import RENDERED_TASK
 from vidattn.examples.demo import SPLIT_SEEDS
 from vidattn.examples.demo import DemoSettings
 from vidattn.examples.demo import format_results_table
@@ -76,7 +77,7 @@ def check_attention_on_ring(summary, test_data):
     # Recomputed from the saved models on the stored test features, and
     # from where the renderer put the ring.
     rendered = render_moving_region_videos(
-        4, frames=8, fps=FPS, seed=SPLIT_SEEDS["test"]
+        4, frames=8, fps=FPS, seed=SPLIT_SEEDS["test"], **RENDERED_TASK
     )
     assert set(summary["attention_on_ring"]) == set(MODELS[:2])
     for name, value in summary["attention_on_ring"].items():

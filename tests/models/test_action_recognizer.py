@@ -30,6 +30,8 @@ def dense_weights(layer):
 def reference_forward(model, features, mask=None):
     """Thesis eqs. 2.1-2.6 and the output head, in NumPy."""
     x = features.reshape(BATCH, FRAMES, GRID * GRID, CHANNELS).astype("float64")
+    if model.feature_normalization == "mean_norm":
+        x = numpy_reference.mean_norm(x, mask)
     initializer = model.state_initializer
     states = numpy_reference.initial_states(
         x,

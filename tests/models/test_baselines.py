@@ -43,8 +43,8 @@ def test_pooled_lstm_matches_numpy_reference(pooling):
         CLASSES, pooling=pooling, units=UNITS, num_layers=2
     )
     outputs = model(features)
-    cubes = features.reshape(BATCH, FRAMES, GRID * GRID, CHANNELS).astype(
-        "float64"
+    cubes = numpy_reference.mean_norm(
+        features.reshape(BATCH, FRAMES, GRID * GRID, CHANNELS).astype("float64")
     )
     states = numpy_reference.initial_states(
         cubes,
@@ -73,7 +73,8 @@ def test_softmax_regression_matches_numpy_reference():
     )
     outputs = model(features)
     kernel, bias = to_numpy(model.class_logits.weights)
-    step_logits = features.reshape(BATCH, FRAMES, -1) @ kernel + bias
+    cubes = numpy_reference.mean_norm(features.astype("float64"))
+    step_logits = cubes.reshape(BATCH, FRAMES, -1) @ kernel + bias
     np.testing.assert_allclose(outputs["step_logits"], step_logits, atol=1e-5)
     expected_loss = (
         numpy_reference.cross_entropy_per_step(labels, step_logits, False)

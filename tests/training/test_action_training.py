@@ -185,8 +185,15 @@ def test_the_configuration_maps_onto_the_model_factory():
         "weight_decay": 1e-5,
         "seed": 0,
         "unroll": False,
+        "feature_normalization": "mean_norm",
     }
     assert TrainingConfig(jit_compile=True).model_hyperparameters()["unroll"]
+    assert (
+        TrainingConfig(feature_normalization="none").model_hyperparameters()[
+            "feature_normalization"
+        ]
+        is None
+    )
     # The softmax regression baseline trains without dropout, as it did.
     assert TrainingConfig(
         model="softmax_regression"
@@ -194,6 +201,7 @@ def test_the_configuration_maps_onto_the_model_factory():
         "weight_decay": 1e-5,
         "seed": 0,
         "attention_penalty": 0.0,
+        "feature_normalization": "mean_norm",
     }
 
 

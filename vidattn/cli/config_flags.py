@@ -26,6 +26,7 @@ CHOICES = {
     "optimizer": training_config.OPTIMIZERS,
     "attention": ATTENTION_FORMS,
     "best_metric": caption_training_config.BEST_METRICS,
+    "feature_normalization": training_config.FEATURE_NORMALIZATIONS,
 }
 POSITIVE_INTS = set(training_config.POSITIVE_INTS) | set(
     caption_training_config.POSITIVE_INTS
@@ -44,6 +45,8 @@ HELP = {
     "attention_penalty": "lambda: weight of the doubly stochastic penalty.",
     "dropout": "Dropout on non-recurrent connections.",
     "weight_decay": "gamma: weight decay on all weights.",
+    "feature_normalization": "mean_norm: each window's features divided "
+    "by their mean location norm; none: the features as stored.",
     "fps": "Frame rate of the windows (divides the stored rate); default: "
     "the stored frames.",
     "window": "Frames per window.",

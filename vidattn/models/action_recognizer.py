@@ -48,6 +48,9 @@ class ActionRecognizer(VideoClassifier):
         class_names: sequence of str, or `None`. The classes' names.
         feature_metadata: dict or `None`. The features the model reads (see
             `vidattn.models.VideoClassifier`).
+        feature_normalization: `"mean_norm"` (default) or `None`: each
+            clip's cubes divided by their mean location norm, or the
+            features as they are (see `vidattn.models.VideoClassifier`).
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -93,6 +96,7 @@ class ActionRecognizer(VideoClassifier):
         seed=None,
         class_names=None,
         feature_metadata=None,
+        feature_normalization="mean_norm",
         **kwargs,
     ):
         super().__init__(
@@ -101,6 +105,7 @@ class ActionRecognizer(VideoClassifier):
             weight_decay=weight_decay,
             class_names=class_names,
             feature_metadata=feature_metadata,
+            feature_normalization=feature_normalization,
             **kwargs,
         )
         self.attention_penalty = check_non_negative_number(
@@ -157,7 +162,7 @@ class ActionRecognizer(VideoClassifier):
             hidden_shape = layer.compute_output_shape(hidden_shape)
 
     def call(self, inputs, training=None):
-        features, frame_mask = self.unpack_inputs(inputs)
+        features, frame_mask = self.read_inputs(inputs)
         sequence = self.flatten_locations(features)
         states = self.state_initializer(sequence, mask=frame_mask)
         hidden, attention = self.recurrent(

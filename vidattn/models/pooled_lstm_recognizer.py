@@ -33,6 +33,9 @@ class PooledLSTMRecognizer(VideoClassifier):
         class_names: sequence of str, or `None`. The classes' names.
         feature_metadata: dict or `None`. The features the model reads (see
             `vidattn.models.VideoClassifier`).
+        feature_normalization: `"mean_norm"` (default) or `None`: each
+            clip's cubes divided by their mean location norm, or the
+            features as they are (see `vidattn.models.VideoClassifier`).
         seed: int or `None`. Seed of the dropout masks.
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
@@ -68,6 +71,7 @@ class PooledLSTMRecognizer(VideoClassifier):
         seed=None,
         class_names=None,
         feature_metadata=None,
+        feature_normalization="mean_norm",
         **kwargs,
     ):
         super().__init__(
@@ -76,6 +80,7 @@ class PooledLSTMRecognizer(VideoClassifier):
             weight_decay=weight_decay,
             class_names=class_names,
             feature_metadata=feature_metadata,
+            feature_normalization=feature_normalization,
             **kwargs,
         )
         self.pooling = check_one_of("pooling", pooling, POOLINGS)
@@ -116,7 +121,7 @@ class PooledLSTMRecognizer(VideoClassifier):
             sequence_shape = layer.compute_output_shape(sequence_shape)
 
     def call(self, inputs, training=None):
-        features, frame_mask = self.unpack_inputs(inputs)
+        features, frame_mask = self.read_inputs(inputs)
         locations = self.flatten_locations(features)
         states = self.state_initializer(locations, mask=frame_mask)
         if self.pooling == "average":

@@ -21,6 +21,9 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
         class_names: sequence of str, or `None`. The classes' names.
         feature_metadata: dict or `None`. The features the model reads (see
             `vidattn.models.VideoClassifier`).
+        feature_normalization: `"mean_norm"` (default) or `None`: each
+            clip's cubes divided by their mean location norm, or the
+            features as they are (see `vidattn.models.VideoClassifier`).
         seed: int or `None`. Seed of the dropout mask.
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
@@ -52,6 +55,7 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
         seed=None,
         class_names=None,
         feature_metadata=None,
+        feature_normalization="mean_norm",
         **kwargs,
     ):
         super().__init__(
@@ -60,6 +64,7 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
             weight_decay=weight_decay,
             class_names=class_names,
             feature_metadata=feature_metadata,
+            feature_normalization=feature_normalization,
             **kwargs,
         )
         self.dropout = dropout
@@ -81,7 +86,7 @@ class SoftmaxRegressionRecognizer(VideoClassifier):
         )
 
     def call(self, inputs, training=None):
-        features, frame_mask = self.unpack_inputs(inputs)
+        features, frame_mask = self.read_inputs(inputs)
         batch_size, frames = ops.shape(features)[:2]
         cubes = ops.reshape(features, (batch_size, frames, -1))
         cubes = self.cube_dropout(cubes, training=training)

@@ -20,6 +20,7 @@ from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
 from vidattn.utils.arguments import check_positive_int_tuple
+from vidattn.utils.feature_normalization import divide_by_mean_norm
 from vidattn.utils.feature_shapes import check_feature_cube_shape
 from vidattn.utils.tensor_checks import assert_all
 
@@ -410,24 +411,7 @@ class VideoCaptioner(CaptionGenerator):
         features = ops.cast(features, self.compute_dtype)
         if self.feature_normalization is None:
             return features
-        norms = ops.sqrt(
-            ops.sum(ops.square(ops.cast(features, "float32")), axis=-1)
-        )
-        norms = ops.reshape(
-            norms, (ops.shape(norms)[0], ops.shape(norms)[1], -1)
-        )
-        location_norms = ops.mean(norms, axis=-1)
-        if frame_mask is None:
-            mean_norm = ops.mean(location_norms, axis=-1)
-        else:
-            valid = ops.cast(frame_mask, "float32")
-            mean_norm = ops.sum(location_norms * valid, axis=-1) / ops.maximum(
-                ops.sum(valid, axis=-1), 1.0
-            )
-        scale = 1.0 / ops.maximum(mean_norm, 1e-6)
-        return features * ops.cast(
-            scale[:, None, None, None, None], self.compute_dtype
-        )
+        return divide_by_mean_norm(features, frame_mask)
 
     def prepare_context(self, features, frame_mask=None):
         """The video's part of the attention, once per video (see
@@ -764,6 +748,8 @@ class VideoCaptioner(CaptionGenerator):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        # Captioners saved before `feature_normalization` read raw features.
+        config.setdefault("feature_normalization", None)
         if config.get("tokenizer") is not None:
             config["tokenizer"] = keras.saving.deserialize_keras_object(
                 config["tokenizer"]

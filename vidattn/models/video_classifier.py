@@ -7,7 +7,9 @@ from vidattn.losses.training_loss import training_loss
 from vidattn.models.model_compilation import compile_from_saved_config
 from vidattn.models.model_compilation import set_jit_compile_default
 from vidattn.utils.arguments import check_non_negative_number
+from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.feature_normalization import divide_by_mean_norm
 from vidattn.utils.feature_shapes import check_feature_cube_shape
 
 FEATURE_METADATA_KEYS = (
@@ -22,6 +24,7 @@ FEATURE_METADATA_KEYS = (
     "sampling",
     "train_split",
 )
+FEATURE_NORMALIZATIONS = ("mean_norm", None)
 
 
 @keras.saving.register_keras_serializable(package="vidattn")
@@ -66,6 +69,15 @@ class VideoClassifier(keras.Model):
             `"sampling"` (how the records' frames were drawn, e.g.
             `"even:26/240"`) and `"train_split"` (the training split's
             name); values that JSON can hold. Defaults to `None`.
+        feature_normalization: `"mean_norm"` (default) or `None`. Whether
+            each clip's cubes are divided by the mean L2 norm of the
+            locations of its valid frames before the model reads them
+            (computed in float32). Last-conv features have location norms
+            of tens, at which the LSTM gates and the attention's tanh
+            saturate; divided, they have norms near 1, and a location keeps
+            its size relative to the others. `None` reads the features as
+            they are (models saved before this argument existed load with
+            `None`).
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
     Raises:
@@ -80,6 +92,7 @@ class VideoClassifier(keras.Model):
         weight_decay=1e-5,
         class_names=None,
         feature_metadata=None,
+        feature_normalization="mean_norm",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -95,6 +108,11 @@ class VideoClassifier(keras.Model):
             "weight_decay", weight_decay
         )
         self.class_names = self._check_class_names(class_names, num_classes)
+        self.feature_normalization = check_one_of(
+            "feature_normalization",
+            feature_normalization,
+            FEATURE_NORMALIZATIONS,
+        )
         # Kept as JSON text: attribute tracking would wrap a dict.
         self._feature_metadata = json.dumps(
             self._check_feature_metadata(feature_metadata)
@@ -158,6 +176,19 @@ class VideoClassifier(keras.Model):
                 )
             return inputs["features"], inputs.get("frame_mask")
         return inputs, None
+
+    def read_inputs(self, inputs):
+        """`(features, frame_mask)` as the model reads them.
+
+        The features of a tensor or dict input (see `unpack_inputs`), in the
+        compute dtype, divided by each frame's mean location norm under
+        `feature_normalization="mean_norm"`.
+        """
+        features, frame_mask = self.unpack_inputs(inputs)
+        features = ops.cast(features, self.compute_dtype)
+        if self.feature_normalization is not None:
+            features = divide_by_mean_norm(features, frame_mask)
+        return features, frame_mask
 
     @staticmethod
     def check_features_shape(input_shape):
@@ -348,6 +379,14 @@ class VideoClassifier(keras.Model):
                 if self.class_names is None
                 else list(self.class_names),
                 "feature_metadata": self.feature_metadata,
+                "feature_normalization": self.feature_normalization,
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        # Models saved before `feature_normalization` read raw features.
+        config.setdefault("feature_normalization", None)
+        return cls(**config)

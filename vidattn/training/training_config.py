@@ -28,6 +28,7 @@ NON_NEGATIVE_INTS = ("seed", "attention_images")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored")
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
+FEATURE_NORMALIZATIONS = ("mean_norm", "none")
 
 
 @dataclasses.dataclass
@@ -45,6 +46,9 @@ class TrainingConfig(SavedConfiguration):
         attention: `"linear"` (eq. 2.4) or `"additive"`.
         attention_penalty: lambda of eq. 2.7.
         dropout, weight_decay: as in the thesis.
+        feature_normalization: `"mean_norm"`: each window's cubes divided
+            by their mean location norm (the models' default), or `"none"`:
+            the features as they are.
         fps: frame rate of the windows (must divide the stored rate), or
             `None` for the stored frames as they are.
         window, stride: frames per window, stored frames between window
@@ -69,6 +73,7 @@ class TrainingConfig(SavedConfiguration):
     attention_penalty: float = 0.0
     dropout: float = 0.5
     weight_decay: float = 1e-5
+    feature_normalization: str = "mean_norm"
     fps: float = None
     window: int = 30
     stride: int = 1
@@ -90,6 +95,7 @@ class TrainingConfig(SavedConfiguration):
             ("strategy", STRATEGIES),
             ("optimizer", OPTIMIZERS),
             ("attention", ATTENTION_FORMS),
+            ("feature_normalization", FEATURE_NORMALIZATIONS),
         ):
             check_one_of(name, getattr(self, name), allowed)
         for name in POSITIVE_INTS:
@@ -124,6 +130,8 @@ class TrainingConfig(SavedConfiguration):
             name: values[name] for name in sorted(taken) if name in values
         }
         hyperparameters["attention_penalty"] = self.attention_penalty
+        if hyperparameters.get("feature_normalization") == "none":
+            hyperparameters["feature_normalization"] = None
         if "unroll" in taken:
             # XLA needs the loop over the frames unrolled.
             hyperparameters["unroll"] = self.jit_compile

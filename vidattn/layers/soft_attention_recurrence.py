@@ -302,6 +302,10 @@ class _Recurrence:
         batch = ops.shape(frames)[1]
         locations = frames.shape[-2]
         layers = range(self.num_layers)
+        # Transposed once, outside the loop: a transpose inside it would
+        # copy every kernel at every step.
+        transposed_kernels = [ops.transpose(kernel) for kernel in kernels]
+        transposed_attention = [ops.transpose(w) for w in attention[:2]]
         input_widths = [
             kernel.shape[0] - kernel.shape[1] // 4 for kernel in kernels
         ]
@@ -347,9 +351,7 @@ class _Recurrence:
                     ],
                     -1,
                 )
-                input_grads = ops.matmul(
-                    gate_grads[k], ops.transpose(kernels[k])
-                )
+                input_grads = ops.matmul(gate_grads[k], transposed_kernels[k])
                 previous_grads[2 * k] = (
                     previous_grads[2 * k] + input_grads[:, input_widths[k] :]
                 )
@@ -384,7 +386,7 @@ class _Recurrence:
                     1.0 - attention_hidden * attention_hidden
                 )
                 query_grad = ops.sum(pre_tanh_grad, axis=1)
-                top_grad = ops.matmul(query_grad, ops.transpose(attention[1]))
+                top_grad = ops.matmul(query_grad, transposed_attention[1])
                 score_kernel_grad = carry[2][4] + ops.einsum(
                     "bla,bl->a",
                     ops.cast(attention_hidden, "float32"),
@@ -393,7 +395,7 @@ class _Recurrence:
                 records += [pre_tanh_grad, score_kernel_grad, query_grad]
             else:
                 top_grad = ops.cast(
-                    ops.matmul(logits_grad, ops.transpose(attention[0])),
+                    ops.matmul(logits_grad, transposed_attention[0]),
                     self.dtype,
                 )
             previous_grads[-2] = previous_grads[-2] + top_grad

@@ -10,12 +10,12 @@ of this machine's float32 matmul GFLOP/s, measured in the same run.
     python benchmarks/action_recognizer_throughput.py --compare_implementations
 
 `--compare_implementations` times training and inference of the model on
-today's default code path (`SoftAttentionLSTM(implementation="autodiff")`,
-the code path of commit cdbbf6c) against the recurrence with a
-hand-written sequence-level backward pass
-(`implementation="sequence_gradient"`), in float32 and mixed_bfloat16, in
-alternating rounds in one process, with the float32 matmul peak measured
-between rounds.
+the earlier default code path (`implementation="autodiff"`, the code path
+of commit cdbbf6c: the backend differentiates the scan) against the
+recurrence with a hand-written sequence-level backward pass
+(`implementation="sequence_gradient"`, the default now), in float32 and
+mixed_bfloat16, in alternating rounds in one process, with the float32
+matmul peak measured between rounds.
 
 `--compare_rnn_path` times the training step of the model as it is
 (`vidattn.layers.SoftAttentionLSTM`, float32 attention outputs) against
@@ -158,7 +158,7 @@ def make_model(
     split_gates=False,
     policy="float32",
     rnn_path=False,
-    implementation="autodiff",
+    implementation=None,
 ):
     """A compiled paper-sized model, its features and labels."""
     keras.mixed_precision.set_global_policy(policy)
@@ -179,8 +179,9 @@ def make_model(
     )
     if split_gates:
         model.cell.__class__ = SplitGatesCell
-    # `ActionRecognizer` builds its recurrence with the layer's default.
-    model.recurrent.implementation = implementation
+    if implementation is not None:
+        # `ActionRecognizer` builds its recurrence with the layer's default.
+        model.recurrent.implementation = implementation
     model.compile(jit_compile=jit_compile)
     return model, features, labels
 
@@ -244,9 +245,12 @@ def compare_rnn_path(args):
 
 
 IMPLEMENTATION_VARIANTS = {
-    "autodiff float32 (cdbbf6c's code path)": {},
+    "autodiff float32 (cdbbf6c's code path)": {"implementation": "autodiff"},
     "sequence_gradient float32": {"implementation": "sequence_gradient"},
-    "autodiff mixed_bfloat16": {"policy": "mixed_bfloat16"},
+    "autodiff mixed_bfloat16": {
+        "implementation": "autodiff",
+        "policy": "mixed_bfloat16",
+    },
     "sequence_gradient mixed_bfloat16": {
         "implementation": "sequence_gradient",
         "policy": "mixed_bfloat16",
@@ -339,15 +343,28 @@ def main():
         compare_implementations(args, flops)
         return
     # XLA needs the unrolled loop (see vidattn.models.ActionRecognizer).
-    variants = [("default: scan loop, fused gates, float32, no XLA", {})]
+    variants = [
+        (
+            "default: sequence-gradient recurrence, fused gates, float32, "
+            "no XLA",
+            {},
+        )
+    ]
     if args.sweep:
         variants += [
+            (
+                "autodiff scan loop (cdbbf6c's code path)",
+                {"implementation": "autodiff"},
+            ),
             ("unroll=True", {"unroll": True}),
             (
                 "unroll=True + jit_compile",
                 {"unroll": True, "jit_compile": True},
             ),
-            ("split gate matmuls", {"split_gates": True}),
+            (
+                "autodiff, split gate matmuls",
+                {"split_gates": True, "implementation": "autodiff"},
+            ),
             ("mixed_bfloat16", {"policy": "mixed_bfloat16"}),
             (
                 "mixed_bfloat16 + unroll=True + jit_compile",

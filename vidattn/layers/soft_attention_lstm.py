@@ -57,7 +57,9 @@ class SoftAttentionLSTM(keras.layers.Layer):
             runs a hand-written backward loop through time that computes
             every weight gradient once per sequence, as one matmul over all
             `frames * batch` rows (`keras.ops.custom_gradient`). Both give
-            the same outputs and gradients. Defaults to `"autodiff"`.
+            the same outputs and gradients; `"sequence_gradient"`
+            trains and predicts faster on CPU. Defaults to
+            `"sequence_gradient"`.
         return_state: bool. Also return the states after the last frame.
             Defaults to `False`.
         **kwargs: Base layer arguments, such as `name` and `dtype`.
@@ -110,7 +112,7 @@ class SoftAttentionLSTM(keras.layers.Layer):
         seed=None,
         unroll=False,
         return_state=False,
-        implementation="autodiff",
+        implementation="sequence_gradient",
         **kwargs,
     ):
         super().__init__(**kwargs)

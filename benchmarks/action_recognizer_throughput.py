@@ -261,9 +261,9 @@ IMPLEMENTATION_VARIANTS = {
 def compare_implementations(args, flops):
     """Alternating rounds: each implementation and precision, train and infer.
 
-    Prints every round's clips/s, the medians, their ratios to today's
-    float32 default, and the achieved share of the matmul peak measured
-    between rounds (the best of the run).
+    Prints every round's clips/s, the medians, the median of the rounds'
+    ratios to the earlier float32 default, and the achieved share of the
+    matmul peak measured between rounds (the best of the run).
     """
     models = {
         name: make_model(args, unroll=args.unroll, **options)
@@ -300,7 +300,11 @@ def compare_implementations(args, flops):
         work = (3 if mode == "train" else 1) * flops
         gflops = work / medians[(name, mode)] / 1e9
         rounds = " ".join(f"{args.batch / value:.1f}" for value in values)
-        ratio = medians[(baseline, mode)] / medians[(name, mode)]
+        # The median of each round's ratio: neighbouring measurements share
+        # the machine's load, which changes from round to round.
+        ratio = float(
+            np.median(np.array(seconds[(baseline, mode)]) / np.array(values))
+        )
         print(
             f"{name} {mode}: {args.batch / medians[(name, mode)]:.1f} clips/s "
             f"({gflops:.0f} GFLOP/s, {100 * gflops / peak:.0f}% of peak; "

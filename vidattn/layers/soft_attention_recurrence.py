@@ -150,6 +150,12 @@ class _Recurrence:
         self.unroll = unroll
 
     def forward(self, groups):
+        """The loop over the frames; returns its outputs and gradient.
+
+        Besides the states, every step records what the backward pass
+        reads: the location softmax, the attended input, each layer's gate
+        activations and (with a mask) its unmasked new states.
+        """
         (
             (frames,),
             keep,
@@ -285,6 +291,15 @@ class _Recurrence:
         return query, ops.tanh(projected_frame + ops.expand_dims(query, 1))
 
     def backward(self, saved, upstream):
+        """Gradients of every argument of the recurrence, in their order.
+
+        The loop runs backwards through time carrying the gradients of the
+        states and of the repeated outputs, and records per step what the
+        weight gradients need: each layer's gate pre-activation gradients,
+        the attended input's gradient and the logits' gradient (the
+        additive form's pre-tanh gradient too). The weight gradients are
+        then one matmul each over all `frames * batch` rows.
+        """
         hidden_grads, weights_grads, *final_grads = upstream
         frames = saved["frames"]
         keep = saved["keep"]
@@ -305,7 +320,10 @@ class _Recurrence:
         # Transposed once, outside the loop: a transpose inside it would
         # copy every kernel at every step.
         transposed_kernels = [ops.transpose(kernel) for kernel in kernels]
-        transposed_attention = [ops.transpose(w) for w in attention[:2]]
+        # The attention weights that read the top layer's previous state.
+        transposed_state_kernel = ops.transpose(
+            attention[1] if self.additive else attention[0]
+        )
         input_widths = [
             kernel.shape[0] - kernel.shape[1] // 4 for kernel in kernels
         ]
@@ -386,7 +404,7 @@ class _Recurrence:
                     1.0 - attention_hidden * attention_hidden
                 )
                 query_grad = ops.sum(pre_tanh_grad, axis=1)
-                top_grad = ops.matmul(query_grad, transposed_attention[1])
+                top_grad = ops.matmul(query_grad, transposed_state_kernel)
                 score_kernel_grad = carry[2][4] + ops.einsum(
                     "bla,bl->a",
                     ops.cast(attention_hidden, "float32"),
@@ -395,7 +413,7 @@ class _Recurrence:
                 records += [pre_tanh_grad, score_kernel_grad, query_grad]
             else:
                 top_grad = ops.cast(
-                    ops.matmul(logits_grad, transposed_attention[0]),
+                    ops.matmul(logits_grad, transposed_state_kernel),
                     self.dtype,
                 )
             previous_grads[-2] = previous_grads[-2] + top_grad

@@ -130,13 +130,14 @@ def _loop(step, carry, steps, reverse, unroll):
 
 
 def _lstm_gates(gates):
-    input_gate, forget_gate, candidate, output_gate = ops.split(gates, 4, -1)
-    return (
-        ops.sigmoid(input_gate),
-        ops.sigmoid(forget_gate),
-        ops.tanh(candidate),
-        ops.sigmoid(output_gate),
-    )
+    """`(sigmoids, candidate)`: all four gates' sigmoids, the tanh of `g`.
+
+    The sigmoids of all four gates in one op, rather than of three slices
+    concatenated, are what the backward pass keeps: one tensor per layer
+    and step without a copy (the candidate's sigmoid is not used).
+    """
+    units = gates.shape[-1] // 4
+    return ops.sigmoid(gates), ops.tanh(gates[:, 2 * units : 3 * units])
 
 
 class _Recurrence:
@@ -154,7 +155,7 @@ class _Recurrence:
 
         Besides the states, every step records what the backward pass
         reads: the location softmax, the attended input, each layer's gate
-        activations and (with a mask) its unmasked new states.
+        sigmoids and candidate, and (with a mask) its unmasked new states.
         """
         (
             (frames,),
@@ -206,7 +207,7 @@ class _Recurrence:
                 "bl,bld->bd", ops.cast(weights, self.dtype), frame
             )
             layer_input = attended
-            new_states, activations = [], []
+            new_states, sigmoids, candidates = [], [], []
             for k in layers:
                 if dropout is not None:
                     layer_input = layer_input * dropout[k]
@@ -217,12 +218,14 @@ class _Recurrence:
                     )
                     + biases[k]
                 )
-                i, f, g, o = _lstm_gates(gates)
+                gate_sigmoids, g = _lstm_gates(gates)
+                i, f, _, o = ops.split(gate_sigmoids, 4, -1)
                 cell_state = f * states[2 * k + 1] + i * g
                 layer_input = o * ops.tanh(cell_state)
                 new_states += [layer_input, cell_state]
-                activations.append(ops.concatenate([i, f, g, o], -1))
-            records = [weights, attended, activations]
+                sigmoids.append(gate_sigmoids)
+                candidates.append(g)
+            records = [weights, attended, sigmoids, candidates]
             if keep is None:
                 return new_states, [layer_input, weights], records
             # Masked frames keep the states and repeat the outputs; the
@@ -247,6 +250,7 @@ class _Recurrence:
             ops.zeros((batch, locations), "float32"),
             ops.zeros((batch, channels), self.dtype),
             [ops.zeros((batch, 4 * units), self.dtype) for _ in layers],
+            [zeros for _ in layers],
         ]
         if keep is not None:
             records.append([zeros for _ in initial_states])
@@ -269,8 +273,9 @@ class _Recurrence:
             "states": states_seq,
             "weights": records_seq[0],
             "attended": records_seq[1],
-            "activations": records_seq[2],
-            "new_states": states_seq if keep is None else records_seq[3],
+            "sigmoids": records_seq[2],
+            "candidates": records_seq[3],
+            "new_states": states_seq if keep is None else records_seq[4],
             "steps": steps,
             "groups": groups,
         }
@@ -306,7 +311,8 @@ class _Recurrence:
         dropout = saved["dropout"]
         attention = saved["attention"]
         kernels = saved["kernels"]
-        activations = saved["activations"]
+        sigmoids = saved["sigmoids"]
+        candidates = saved["candidates"]
         new_states = saved["new_states"]
         previous = [
             _shifted(initial, sequence)
@@ -354,7 +360,8 @@ class _Recurrence:
             gate_grads = [None] * self.num_layers
             layer_output_grad = 0.0
             for k in reversed(layers):
-                i, f, g, o = ops.split(activations[k][index], 4, -1)
+                i, f, _, o = ops.split(sigmoids[k][index], 4, -1)
+                g = candidates[k][index]
                 cell_tanh = ops.tanh(new_states[2 * k + 1][index])
                 hidden_grad_k = new_grads[2 * k] + layer_output_grad
                 cell_grad = new_grads[2 * k + 1] + hidden_grad_k * o * (

@@ -189,7 +189,7 @@ class _Recurrence:
             frame = frames[index]
             top_hidden = states[-2]
             if self.additive:
-                _, attention_hidden = self._additive_hidden(
+                attention_hidden = self._additive_hidden(
                     projected[index], top_hidden, attention
                 )
                 logits = ops.squeeze(
@@ -293,7 +293,7 @@ class _Recurrence:
 
     def _additive_hidden(self, projected_frame, top_hidden, attention):
         query = ops.matmul(top_hidden, attention[1]) + attention[2]
-        return query, ops.tanh(projected_frame + ops.expand_dims(query, 1))
+        return ops.tanh(projected_frame + ops.expand_dims(query, 1))
 
     def backward(self, saved, upstream):
         """Gradients of every argument of the recurrence, in their order.
@@ -399,7 +399,7 @@ class _Recurrence:
             records = [gate_grads, attended_grad, logits_grad]
             top_hidden = previous[-2][index]
             if self.additive:
-                _, attention_hidden = self._additive_hidden(
+                attention_hidden = self._additive_hidden(
                     saved["projected"][index], top_hidden, attention
                 )
                 hidden_score_grad = ops.cast(

@@ -7,6 +7,15 @@ of this machine's float32 matmul GFLOP/s, measured in the same run.
     python benchmarks/action_recognizer_throughput.py          # one line
     python benchmarks/action_recognizer_throughput.py --sweep  # per variant
     python benchmarks/action_recognizer_throughput.py --compare_rnn_path
+    python benchmarks/action_recognizer_throughput.py --compare_implementations
+
+`--compare_implementations` times training and inference of the model on
+the earlier default code path (`implementation="autodiff"`, the code path
+of commit cdbbf6c: the backend differentiates the scan) against the
+recurrence with a hand-written sequence-level backward pass
+(`implementation="sequence_gradient"`, the default now), in float32 and
+mixed_bfloat16, in alternating rounds in one process, with the float32
+matmul peak measured between rounds.
 
 `--compare_rnn_path` times the training step of the model as it is
 (`vidattn.layers.SoftAttentionLSTM`, float32 attention outputs) against
@@ -17,6 +26,7 @@ that a load shared with other work on the machine weighs on both alike.
 """
 
 import argparse
+import functools
 import os
 import time
 
@@ -148,6 +158,7 @@ def make_model(
     split_gates=False,
     policy="float32",
     rnn_path=False,
+    implementation=None,
 ):
     """A compiled paper-sized model, its features and labels."""
     keras.mixed_precision.set_global_policy(policy)
@@ -168,6 +179,9 @@ def make_model(
     )
     if split_gates:
         model.cell.__class__ = SplitGatesCell
+    if implementation is not None:
+        # `ActionRecognizer` builds its recurrence with the layer's default.
+        model.recurrent.implementation = implementation
     model.compile(jit_compile=jit_compile)
     return model, features, labels
 
@@ -230,6 +244,75 @@ def compare_rnn_path(args):
     )
 
 
+IMPLEMENTATION_VARIANTS = {
+    "autodiff float32 (cdbbf6c's code path)": {"implementation": "autodiff"},
+    "sequence_gradient float32": {"implementation": "sequence_gradient"},
+    "autodiff mixed_bfloat16": {
+        "implementation": "autodiff",
+        "policy": "mixed_bfloat16",
+    },
+    "sequence_gradient mixed_bfloat16": {
+        "implementation": "sequence_gradient",
+        "policy": "mixed_bfloat16",
+    },
+}
+
+
+def compare_implementations(args, flops):
+    """Alternating rounds: each implementation and precision, train and infer.
+
+    Prints every round's clips/s, the medians, the median of the rounds'
+    ratios to the earlier float32 default, and the achieved share of the
+    matmul peak measured between rounds (the best of the run).
+    """
+    models = {
+        name: make_model(args, unroll=args.unroll, **options)
+        for name, options in IMPLEMENTATION_VARIANTS.items()
+    }
+    keras.mixed_precision.set_global_policy("float32")
+    steps = {}
+    for name, (model, features, labels) in models.items():
+        steps[(name, "train")] = functools.partial(
+            model.train_on_batch, features, labels
+        )
+        steps[(name, "infer")] = functools.partial(
+            model.predict_on_batch, features
+        )
+    for step in steps.values():
+        step()  # trace
+    seconds = {key: [] for key in steps}
+    peaks = []
+    for _ in range(args.rounds):
+        peaks.append(matmul_gflops())
+        for key, step in steps.items():
+            seconds[key].append(timed(step, args.steps))
+    peak = max(peaks)
+    medians = {key: float(np.median(values)) for key, values in seconds.items()}
+    baseline = next(iter(IMPLEMENTATION_VARIANTS))
+    print(
+        f"{args.layers}x{args.units} {args.grid}x{args.grid}x{args.channels} "
+        f"T={args.frames} B={args.batch}, {args.attention} attention, "
+        f"unroll={args.unroll}; float32 matmul peak {peak:.0f} GFLOP/s "
+        f"(rounds: {' '.join(f'{p:.0f}' for p in peaks)})",
+        flush=True,
+    )
+    for (name, mode), values in seconds.items():
+        work = (3 if mode == "train" else 1) * flops
+        gflops = work / medians[(name, mode)] / 1e9
+        rounds = " ".join(f"{args.batch / value:.1f}" for value in values)
+        # The median of each round's ratio: neighbouring measurements share
+        # the machine's load, which changes from round to round.
+        ratio = float(
+            np.median(np.array(seconds[(baseline, mode)]) / np.array(values))
+        )
+        print(
+            f"{name} {mode}: {args.batch / medians[(name, mode)]:.1f} clips/s "
+            f"({gflops:.0f} GFLOP/s, {100 * gflops / peak:.0f}% of peak; "
+            f"{ratio:.2f}x {baseline}; rounds: {rounds})",
+            flush=True,
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch", type=int, default=32)
@@ -245,6 +328,7 @@ def main():
     parser.add_argument("--compare_rnn_path", action="store_true")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--unroll", action="store_true")
+    parser.add_argument("--compare_implementations", action="store_true")
     args = parser.parse_args()
     if args.compare_rnn_path:
         compare_rnn_path(args)
@@ -259,16 +343,32 @@ def main():
         args.classes,
         args.attention,
     )
+    if args.compare_implementations:
+        compare_implementations(args, flops)
+        return
     # XLA needs the unrolled loop (see vidattn.models.ActionRecognizer).
-    variants = [("default: scan loop, fused gates, float32, no XLA", {})]
+    variants = [
+        (
+            "default: sequence-gradient recurrence, fused gates, float32, "
+            "no XLA",
+            {},
+        )
+    ]
     if args.sweep:
         variants += [
+            (
+                "autodiff scan loop (cdbbf6c's code path)",
+                {"implementation": "autodiff"},
+            ),
             ("unroll=True", {"unroll": True}),
             (
                 "unroll=True + jit_compile",
                 {"unroll": True, "jit_compile": True},
             ),
-            ("split gate matmuls", {"split_gates": True}),
+            (
+                "autodiff, split gate matmuls",
+                {"split_gates": True, "implementation": "autodiff"},
+            ),
             ("mixed_bfloat16", {"policy": "mixed_bfloat16"}),
             (
                 "mixed_bfloat16 + unroll=True + jit_compile",

@@ -10,6 +10,7 @@ from tests.test_case import run_masking_test
 from tests.test_case import run_precision_test
 
 BATCH, STEPS, LOCATIONS, CHANNELS, UNITS = 3, 5, 4, 8, 16
+IMPLEMENTATIONS = ["autodiff", "sequence_gradient"]
 
 
 def make_inputs(seed=0, num_layers=2):
@@ -30,9 +31,10 @@ def run(layer, features, states=None, mask=None, training=False):
     )
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("unroll", [False, True])
 @pytest.mark.parametrize("attention", ["linear", "additive"])
-def test_layer(attention, unroll, tmp_path):
+def test_layer(attention, unroll, implementation, tmp_path):
     features, states = make_inputs()
     run_layer_test(
         vidattn.layers.SoftAttentionLSTM,
@@ -42,6 +44,7 @@ def test_layer(attention, unroll, tmp_path):
             "attention": attention,
             "dropout": 0.25,
             "unroll": unroll,
+            "implementation": implementation,
         },
         input_data={"sequences": features, "initial_state": states},
         expected_output_shape=(
@@ -53,10 +56,11 @@ def test_layer(attention, unroll, tmp_path):
     )
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("unroll", [False, True])
 @pytest.mark.parametrize("num_layers", [1, 3])
 @pytest.mark.parametrize("attention", ["linear", "additive"])
-def test_matches_numpy_reference(num_layers, attention, unroll):
+def test_matches_numpy_reference(num_layers, attention, unroll, implementation):
     features, states = make_inputs(num_layers=num_layers)
     layer = vidattn.layers.SoftAttentionLSTM(
         UNITS,
@@ -66,6 +70,7 @@ def test_matches_numpy_reference(num_layers, attention, unroll):
         bias_initializer="random_normal",
         unroll=unroll,
         return_state=True,
+        implementation=implementation,
     )
     hidden, attention_weights, final_states = run(layer, features, states)
     expected_hidden, expected_weights, expected_states = (
@@ -104,15 +109,22 @@ def test_linear_attention_ignores_the_current_frame_and_additive_sees_it():
         assert np.allclose(first, second) != should_change
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("unroll", [False, True])
-def test_masked_steps_keep_the_states_and_repeat_the_outputs(unroll):
+def test_masked_steps_keep_the_states_and_repeat_the_outputs(
+    unroll, implementation
+):
     features, states = make_inputs(3)
     mask = np.ones((BATCH, STEPS), bool)
     mask[0, 3:] = False
     mask[1, 1] = False
     mask[2, 0] = False
     layer = vidattn.layers.SoftAttentionLSTM(
-        UNITS, num_layers=2, unroll=unroll, return_state=True
+        UNITS,
+        num_layers=2,
+        unroll=unroll,
+        return_state=True,
+        implementation=implementation,
     )
     hidden, weights_seq, final_states = run(layer, features, states, mask)
     expected = numpy_reference.soft_attention_lstm(
@@ -135,9 +147,12 @@ def test_masked_steps_keep_the_states_and_repeat_the_outputs(unroll):
         np.testing.assert_allclose(received[0], wanted[0], atol=1e-5)
 
 
-def test_padded_frames_change_nothing():
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_padded_frames_change_nothing(implementation):
     features, states = make_inputs(8)
-    layer = vidattn.layers.SoftAttentionLSTM(UNITS, num_layers=2)
+    layer = vidattn.layers.SoftAttentionLSTM(
+        UNITS, num_layers=2, implementation=implementation
+    )
 
     def call(inputs, mask):
         hidden, attention = layer(inputs, initial_state=states, mask=mask)

@@ -2,12 +2,16 @@ import keras
 from keras import ops
 
 from vidattn.layers.soft_attention_lstm_cell import SoftAttentionLSTMCell
+from vidattn.layers.soft_attention_recurrence import soft_attention_recurrence
+from vidattn.utils.arguments import check_one_of
 
 # Steps of the scan that may run at once: TensorFlow's `parallel_iterations`
 # (`tf.while_loop`'s default; Keras's `scan` runs one step at a time by
 # default), JAX's unrolling. It trained the paper-sized model about 4%
 # faster on CPU than one step at a time, on par with `keras.layers.RNN`.
 SCAN_UNROLL = 10
+
+IMPLEMENTATIONS = ("autodiff", "sequence_gradient")
 
 
 @keras.saving.register_keras_serializable(package="vidattn")
@@ -45,8 +49,18 @@ class SoftAttentionLSTM(keras.layers.Layer):
             `"zeros"`.
         seed: int or `None`. Seed of the dropout masks.
         unroll: bool. Unroll the loop over the frames in the graph (needs a
-            fixed number of frames). Defaults to `False`: a
-            `keras.ops.scan` loop.
+            fixed number of frames), and with `"sequence_gradient"` the
+            backward loop too. Defaults to `False`: `keras.ops.scan`
+            loops.
+        implementation: str. How the gradient of the loop is computed:
+            `"autodiff"` lets the backend differentiate the loop (each
+            weight gradient is summed step by step); `"sequence_gradient"`
+            runs a hand-written backward loop through time that computes
+            every weight gradient once per sequence, as one matmul over all
+            `frames * batch` rows (`keras.ops.custom_gradient`). Both give
+            the same outputs and gradients (to float rounding);
+            `"sequence_gradient"` trained the paper-sized model about 1.5x
+            as fast on CPU. Defaults to `"sequence_gradient"`.
         return_state: bool. Also return the states after the last frame.
             Defaults to `False`.
         **kwargs: Base layer arguments, such as `name` and `dtype`.
@@ -99,6 +113,7 @@ class SoftAttentionLSTM(keras.layers.Layer):
         seed=None,
         unroll=False,
         return_state=False,
+        implementation="sequence_gradient",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -117,6 +132,9 @@ class SoftAttentionLSTM(keras.layers.Layer):
             name="soft_attention_lstm_cell",
         )
         self.unroll = bool(unroll)
+        self.implementation = check_one_of(
+            "implementation", implementation, IMPLEMENTATIONS
+        )
         self.return_state = bool(return_state)
         self.supports_masking = True
 
@@ -165,6 +183,13 @@ class SoftAttentionLSTM(keras.layers.Layer):
         else:
             states = [ops.cast(s, self.compute_dtype) for s in initial_state]
         dropout_masks = cell.dropout_masks(batch_size) if training else None
+        if self.implementation == "sequence_gradient":
+            hidden, attention, final_states = soft_attention_recurrence(
+                cell, sequences, states, mask, dropout_masks, self.unroll
+            )
+            if self.return_state:
+                return hidden, attention, final_states
+            return hidden, attention
         carry = (
             list(states),
             ops.zeros((batch_size, cell.units), self.compute_dtype),
@@ -264,6 +289,10 @@ class SoftAttentionLSTM(keras.layers.Layer):
             cell_config.pop(key, None)
         config.update(cell_config)
         config.update(
-            {"unroll": self.unroll, "return_state": self.return_state}
+            {
+                "unroll": self.unroll,
+                "return_state": self.return_state,
+                "implementation": self.implementation,
+            }
         )
         return config

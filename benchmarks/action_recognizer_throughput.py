@@ -182,7 +182,9 @@ def make_model(
     if implementation is not None:
         # `ActionRecognizer` builds its recurrence with the layer's default.
         model.recurrent.implementation = implementation
-    model.compile(jit_compile=jit_compile)
+    # Only an asked-for XLA is passed: the model's default is off on
+    # TensorFlow and Keras's own (the whole step compiled) on JAX.
+    model.compile(**({"jit_compile": True} if jit_compile else {}))
     return model, features, labels
 
 

@@ -20,13 +20,13 @@ from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
 from vidattn.utils.arguments import check_positive_int_tuple
+from vidattn.utils.feature_normalization import FEATURE_NORMALIZATIONS
 from vidattn.utils.feature_normalization import divide_by_mean_norm
 from vidattn.utils.feature_shapes import check_feature_cube_shape
 from vidattn.utils.tensor_checks import assert_all
 
 VIDEO_INPUTS = ("every_step", "first_step")
 PENALTY_TARGETS = ("uniform", "literal")
-FEATURE_NORMALIZATIONS = ("mean_norm", None)
 OUTPUT_ACTIVATIONS = (None, "tanh")
 
 # Steps of the scan over the words that may run at once (see

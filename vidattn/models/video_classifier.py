@@ -9,6 +9,7 @@ from vidattn.models.model_compilation import set_jit_compile_default
 from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
+from vidattn.utils.feature_normalization import FEATURE_NORMALIZATIONS
 from vidattn.utils.feature_normalization import divide_by_mean_norm
 from vidattn.utils.feature_shapes import check_feature_cube_shape
 
@@ -24,7 +25,6 @@ FEATURE_METADATA_KEYS = (
     "sampling",
     "train_split",
 )
-FEATURE_NORMALIZATIONS = ("mean_norm", None)
 
 
 @keras.saving.register_keras_serializable(package="vidattn")

@@ -10,6 +10,9 @@ vector near norm 1 and keeps how large one location is against the others.
 
 from keras import ops
 
+FEATURE_NORMALIZATIONS = ("mean_norm", None)
+"""The `feature_normalization` values the models take."""
+
 
 def divide_by_mean_norm(features, frame_mask=None):
     """Divides each video's cubes by the mean L2 norm of their locations.

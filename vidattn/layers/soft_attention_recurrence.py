@@ -169,7 +169,7 @@ class _Recurrence:
         keep = keep[0] if keep else None
         dropout = dropout or None
         steps = frames.shape[0] if self.unroll else ops.shape(frames)[0]
-        if self.unroll and steps is None:
+        if self.unroll and not isinstance(steps, int):
             raise ValueError(
                 "Expected a fixed number of frames with `unroll=True`. "
                 f"Received: shape={tuple(frames.shape)}"

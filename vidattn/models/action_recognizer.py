@@ -176,8 +176,12 @@ class ActionRecognizer(VideoClassifier):
         )
 
     def compile(self, optimizer="adam", metrics="auto", **kwargs):
-        """As `VideoClassifier.compile`; `jit_compile=True` needs `unroll`."""
-        if kwargs.get("jit_compile") is True and not self.unroll:
+        """As `VideoClassifier.compile`; TensorFlow XLA needs `unroll`."""
+        if (
+            kwargs.get("jit_compile") is True
+            and not self.unroll
+            and keras.backend.backend() == "tensorflow"
+        ):
             raise ValueError(
                 "Expected `unroll=True` to compile with `jit_compile=True`: "
                 "XLA cannot differentiate the unbounded loop over the frames "

@@ -23,10 +23,14 @@ def compile_from_saved_config(model, config):
 
     The saved compile config holds the loss Keras recorded; the model's own
     `compile()` refuses a `loss` argument, so it is dropped, and the
-    optimizer is built so that its saved variables can be loaded.
+    optimizer is built so that its saved variables can be loaded. So is
+    `jit_compile`, which Keras records as the saving backend resolved it
+    (`True` under JAX, which compiles every step): the loading backend
+    chooses its own default (TensorFlow cannot XLA-compile the loops).
     """
     config = keras.saving.deserialize_keras_object(config)
     config.pop("loss", None)
+    config.pop("jit_compile", None)
     model.compile(**config)
     if model.built:
         model.optimizer.build(model.trainable_variables)

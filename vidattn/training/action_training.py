@@ -222,7 +222,10 @@ def train_action_model(
                 "config": {"learning_rate": config.learning_rate},
             }
         )
-        model.compile(optimizer=optimizer, jit_compile=config.jit_compile)
+        # `jit_compile=False` passed to Keras would run every op of a JAX
+        # step eagerly; left out, each backend takes the model's default.
+        compile_options = {"jit_compile": True} if config.jit_compile else {}
+        model.compile(optimizer=optimizer, **compile_options)
 
     callbacks_of_run = run_callbacks(output_dir, config.seed)
     if config.model == "attention" and config.attention_images > 0:

@@ -58,6 +58,11 @@ EXTRAS_REQUIRE = {
         # The Beam pipeline is tested on the DirectRunner.
         "apache-beam==2.71.0",
         "google-crc32c==1.9.0",
+        # The layer and model tests also run under Keras's JAX backend
+        # (tests/test_jax_backend.py). 0.4.30 is the newest jax that installs
+        # beside TensorFlow 2.16.2 and numpy 1.26 (it keeps ml-dtypes 0.3).
+        "jax[cpu]==0.4.30",
+        "jaxlib==0.4.30",
         # The linter CI runs (settings in pyproject.toml).
         "ruff==0.17.6",
     ],

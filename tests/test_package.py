@@ -7,6 +7,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SCRIPT = """
 import json, os, sys
+# Keras and the backend it imports may set their own variables (TensorFlow's
+# logging level when jax is installed too); vidattn sets none.
+import keras
 before = dict(os.environ)
 import vidattn
 loaded_eagerly = sorted(

@@ -9,8 +9,9 @@ The subpackages that need TensorFlow or other heavy libraries (`data`,
 Importing vidattn sets no environment variable. Only when this package is
 started as the `vidattn` command (`python -m vidattn`, or the `vidattn`
 script), which imports it before the command-line code runs, does the
-command quiet TensorFlow's start-up notices here, before Keras loads
-TensorFlow (`vidattn.cli.main.quiet_tensorflow`).
+command set Keras's backend from `--backend` and quiet TensorFlow's start-up
+notices here, before Keras loads (`vidattn.cli.main.choose_backend`,
+`vidattn.cli.main.quiet_tensorflow`).
 """
 
 import importlib
@@ -18,17 +19,29 @@ import os
 import sys
 
 
-def _started_as_command():
+def _command_arguments():
+    """The arguments after `vidattn`, when started as the command, or None."""
     if sys.argv[:1] == ["-m"]:  # `python -m <module>`, being located.
         argv = list(getattr(sys, "orig_argv", ()))
-        return "-m" in argv and argv[argv.index("-m") + 1 :][:1] == ["vidattn"]
-    return bool(sys.argv) and os.path.basename(sys.argv[0]) == "vidattn"
+        if "-m" in argv and argv[argv.index("-m") + 1 :][:1] == ["vidattn"]:
+            return argv[argv.index("-m") + 2 :]
+        return None
+    if sys.argv and os.path.basename(sys.argv[0]) == "vidattn":
+        return sys.argv[1:]
+    return None
 
 
-if _started_as_command():
-    from vidattn.cli.main import quiet_tensorflow
+def _prepare_command_line():
+    arguments = _command_arguments()
+    if arguments is not None:
+        from vidattn.cli.main import choose_backend
+        from vidattn.cli.main import quiet_tensorflow
 
-    quiet_tensorflow()
+        choose_backend(arguments)
+        quiet_tensorflow()
+
+
+_prepare_command_line()
 
 from vidattn import layers  # noqa: E402
 from vidattn import losses  # noqa: E402

@@ -103,3 +103,24 @@ def test_a_users_mistake_is_one_message_without_noise(tmp_path):
     # TensorFlow's start-up notices stay quiet at the command line.
     assert "tensorflow" not in process.stderr.replace("vidattn", "")
     assert len(process.stderr.strip().splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    "arguments, backend",
+    [
+        (["--backend=jax", "--units=8"], "jax"),
+        (["--units", "8", "--backend", "tensorflow"], "tensorflow"),
+        (["--units=8"], None),
+        (["--backend"], None),
+    ],
+)
+def test_the_backend_is_read_from_the_raw_arguments(arguments, backend):
+    assert main.backend_from_arguments(arguments) == backend
+
+
+def test_a_backend_that_keras_did_not_load_is_a_clear_error():
+    main.check_backend(None)
+    main.check_backend("tensorflow")
+    with pytest.raises(ValueError, match="not in a flagfile") as error:
+        main.check_backend("jax")
+    assert "Received: Keras loaded tensorflow" in str(error.value)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.fixtures.backends import needs_jax
 from tests.fixtures.feature_datasets import write_split
 from vidattn.datasets.moving_region import generate_moving_region_videos
 
@@ -29,6 +30,20 @@ def run(*args):
         env=env,
         cwd=REPO,
     )
+
+
+def small_run_flags(train_dir, validation_dir, output_dir):
+    """`vidattn train` flags of a one-layer, 8-unit model that trains fast."""
+    return [
+        f"--train_data={train_dir}",
+        f"--validation_data={validation_dir}",
+        f"--output_dir={output_dir}",
+        "--units=8",
+        "--num_layers=1",
+        "--window=6",
+        "--stride=2",
+        "--batch_size=16",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -130,14 +145,7 @@ def test_a_diverging_run_exits_1_with_one_message_and_no_best_model(
     train_dir, test_dir = datasets
     result = run(
         "train",
-        f"--train_data={train_dir}",
-        f"--validation_data={test_dir}",
-        f"--output_dir={tmp_path / 'run'}",
-        "--units=8",
-        "--num_layers=1",
-        "--window=6",
-        "--stride=2",
-        "--batch_size=16",
+        *small_run_flags(train_dir, test_dir, tmp_path / "run"),
         "--epochs=2",
         "--attention_images=0",
         "--learning_rate=1e30",
@@ -202,3 +210,35 @@ def test_evaluate_refuses_a_diverged_model_and_speaks_of_flags(
     assert result.returncode == 1
     assert "Received: --fps=5. Leave --fps out." in result.stderr
     assert "target_fps" not in result.stderr
+
+
+@pytest.mark.slow
+@needs_jax
+def test_train_runs_on_the_chosen_backend_and_resumes_on_the_other(
+    datasets, tmp_path
+):
+    train_dir, test_dir = datasets
+    arguments = small_run_flags(train_dir, test_dir, tmp_path / "run")
+    under_jax = run("train", "--backend", "jax", *arguments, "--epochs=1")
+    assert under_jax.returncode == 0, under_jax.stderr[-2000:]
+    assert "Training attention (jax backend) on 60 videos" in under_jax.stdout
+    under_tensorflow = run(
+        "train", "--backend=tensorflow", *arguments, "--epochs=2"
+    )
+    assert under_tensorflow.returncode == 0, under_tensorflow.stderr[-2000:]
+    assert "(tensorflow backend)" in under_tensorflow.stdout
+    assert "Resumed from epoch 1." in under_tensorflow.stdout
+
+    mirrored = run(
+        "train",
+        "--backend=jax",
+        "--strategy=mirrored",
+        *arguments[:2],
+        f"--output_dir={tmp_path / 'mirrored'}",
+    )
+    assert mirrored.returncode == 1
+    assert (
+        "Expected strategy='default' under Keras's jax backend"
+        in mirrored.stderr
+    )
+    assert not os.path.exists(tmp_path / "mirrored")

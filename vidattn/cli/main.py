@@ -71,6 +71,9 @@ COMMANDS = {
 
 _HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
 
+# The Keras backends a command may choose with `--backend`.
+BACKENDS = ("tensorflow", "jax")
+
 # What TensorFlow wraps around the message of an error raised in a graph.
 _ASSERTION = re.compile(r"assertion failed: \[(.*)\]\s*$")
 _GRAPH_NOISE = re.compile(
@@ -93,6 +96,59 @@ def quiet_tensorflow():
     tensorflow_logger = logging.getLogger("tensorflow")
     if tensorflow_logger.level == logging.NOTSET:
         tensorflow_logger.setLevel(logging.ERROR)
+    # JAX reports each accelerator plugin it did not find (CUDA, ROCm, TPU).
+    jax_platforms_logger = logging.getLogger("jax._src.xla_bridge")
+    if jax_platforms_logger.level == logging.NOTSET:
+        jax_platforms_logger.setLevel(logging.WARNING)
+
+
+def backend_from_arguments(arguments):
+    """The value of `--backend` among a command's arguments, or `None`.
+
+    Keras fixes its backend when it is first imported, which `import
+    vidattn` does before absl parses any flag: the `vidattn` command reads
+    this one flag from the raw arguments (`--backend=jax` or `--backend
+    jax`), before the package loads Keras.
+    """
+    for index, argument in enumerate(arguments):
+        if argument.startswith("--backend="):
+            return argument[len("--backend=") :]
+        if argument == "--backend" and index + 1 < len(arguments):
+            return arguments[index + 1]
+    return None
+
+
+def choose_backend(arguments):
+    """Sets `KERAS_BACKEND` from `--backend`, before Keras is imported.
+
+    Only the command-line entry point calls this. An unknown name is left
+    for absl to refuse with the command's usage.
+    """
+    backend = backend_from_arguments(arguments)
+    if backend in BACKENDS:
+        os.environ["KERAS_BACKEND"] = backend
+
+
+def check_backend(backend):
+    """Raises unless Keras runs on `backend` (the `--backend` flag's value).
+
+    Args:
+        backend: str or `None` (the flag was not given: any backend).
+
+    Raises:
+        ValueError: Keras was loaded with another backend, as when
+            `--backend` comes from a flagfile, read after Keras loaded.
+    """
+    import keras
+
+    if backend is not None and keras.backend.backend() != backend:
+        raise ValueError(
+            f"Expected Keras to run on the {backend} backend (--backend="
+            f"{backend}). Received: Keras loaded {keras.backend.backend()}. "
+            "Give --backend on the command line itself, not in a flagfile, "
+            "or set KERAS_BACKEND: Keras chooses its backend once, when it "
+            "loads."
+        )
 
 
 def expected_errors():
@@ -195,6 +251,7 @@ def run():
         )
         sys.exit(2)
     name = sys.argv[1]
+    choose_backend(sys.argv[2:])
     quiet_tensorflow()
     sys.argv = [f"vidattn {name}"] + sys.argv[2:]
     module = load_command(name)

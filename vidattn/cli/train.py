@@ -22,6 +22,9 @@ Rerun the same command after a crash or a kill to resume from the last
 finished epoch. `--flagfile=run.flags` reads flags from a file. The flags
 of one task (e.g. --window, --beam_width) are refused under the other.
 
+--backend jax trains the model under Keras's JAX backend (pip install
+"jax[cpu]", or jax with CUDA for a GPU); the models it writes load under
+either backend.
 A loss that becomes NaN or inf stops the run with a message naming the
 epoch and batch (exit status 1); the run's folder keeps its last finite
 epoch, and no final model is written.
@@ -37,6 +40,8 @@ from vidattn.cli.config_flags import check_fps_flag
 from vidattn.cli.config_flags import define_data_flags
 from vidattn.cli.config_flags import define_training_flags
 from vidattn.cli.config_flags import training_config_from_flags
+from vidattn.cli.main import BACKENDS
+from vidattn.cli.main import check_backend
 
 FLAGS = flags.FLAGS
 
@@ -56,6 +61,14 @@ def define_flags():
     )
     flags.mark_flag_as_required("output_dir")
     define_training_flags()
+    flags.DEFINE_enum(
+        "backend",
+        None,
+        list(BACKENDS),
+        "Keras's backend for the model (default: the KERAS_BACKEND "
+        "environment variable, else tensorflow). The data pipeline runs on "
+        "TensorFlow's tf.data either way.",
+    )
 
 
 def _best_line(best):
@@ -66,6 +79,7 @@ def _best_line(best):
 
 def main(argv):
     del argv
+    check_backend(FLAGS.backend)
     config = training_config_from_flags(FLAGS.task)
     if FLAGS.task == "captioning":
         from vidattn.training import train_caption_model as train

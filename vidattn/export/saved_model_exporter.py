@@ -112,7 +112,8 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
         The export directory.
 
     Raises:
-        ValueError: if the model is not built or the directory exists.
+        ValueError: if the model is not built, the directory exists, or
+            Keras runs on another backend than TensorFlow.
 
     Example:
 
@@ -153,6 +154,17 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
 
 
 def _check_export(model, export_dir, overwrite):
+    if keras.backend.backend() != "tensorflow":
+        # Keras would convert a JAX model with jax2tf; the exports here are
+        # TensorFlow graphs traced from the same `.keras` file instead, so
+        # that every backend's model serves the same signatures.
+        raise ValueError(
+            "Expected Keras's tensorflow backend to export a SavedModel. "
+            f"Received: the {keras.backend.backend()} backend. Save the model "
+            "(`model.save('model.keras')`) and export it from a process "
+            "started with KERAS_BACKEND=tensorflow: a .keras file trained "
+            "under any backend loads there with the same weights and outputs."
+        )
     if not model.built:
         raise ValueError(
             "Expected a built model: call it on a batch of features or fit "
@@ -223,7 +235,8 @@ def export_video_captioner(
 
     Raises:
         ValueError: if the model is not built, an argument is out of range,
-            or the directory exists.
+            the directory exists, or Keras runs on another backend than
+            TensorFlow.
 
     Example:
 

@@ -50,9 +50,20 @@ def make_strategy(name):
 
     `"mirrored"` replicates over every GPU, or over every logical CPU device
     when there is no GPU (see `tf.config.set_logical_device_configuration`).
+    Raises:
+        ValueError: `"mirrored"` under a Keras backend other than
+            TensorFlow.
     """
     if name == "default":
         return tf.distribute.get_strategy()
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "Expected strategy='default' under Keras's "
+            f"{keras.backend.backend()} backend: 'mirrored' is TensorFlow's "
+            "tf.distribute.MirroredStrategy. Received: strategy='mirrored'. "
+            "Train with --backend tensorflow to replicate the model over "
+            "devices."
+        )
     devices = tf.config.list_logical_devices(
         "GPU"
     ) or tf.config.list_logical_devices("CPU")
@@ -139,10 +150,12 @@ def train_action_model(
 
     Raises:
         ValueError: if the two datasets disagree, the folder holds the run
-            of another configuration or of other data.
+            of another configuration or of other data, or the strategy is
+            `"mirrored"` under a Keras backend other than TensorFlow.
         vidattn.training.NonFiniteLossError: (a `ValueError`) if the loss
             or the weights stop being finite.
     """
+    make_strategy(config.strategy)  # Refuses one the backend cannot run.
     os.makedirs(output_dir, exist_ok=True)
     config_path = os.path.join(output_dir, CONFIG_FILE)
     train = FeatureDataset(train_dir)
@@ -170,7 +183,8 @@ def train_action_model(
     if verbose:
         fps = config.fps if config.fps is not None else train.stored_fps
         print(
-            f"Training {config.model} on {len(train.video_ids)} videos: "
+            f"Training {config.model} ({keras.backend.backend()} backend) "
+            f"on {len(train.video_ids)} videos: "
             f"{num_windows} windows of {config.window} frames at {fps} fps, "
             f"stride {config.stride} ({steps_per_epoch} steps per epoch); "
             f"validating on {len(validation.video_ids)} videos."

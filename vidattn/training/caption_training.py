@@ -281,7 +281,8 @@ def train_caption_model(
     steps_per_epoch = math.ceil(num_captions / config.batch_size)
     if verbose:
         print(
-            f"Training {config.model} on {num_captions} captions of "
+            f"Training {config.model} ({keras.backend.backend()} backend) "
+            f"on {num_captions} captions of "
             f"{int((train.num_captions > 0).sum())} videos "
             f"({steps_per_epoch} steps per epoch), "
             f"{tokenizer.vocabulary_size} word ids; validating on "

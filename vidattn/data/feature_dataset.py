@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from vidattn.data import records
 from vidattn.data import schema
+from vidattn.data import window_batches
 from vidattn.data.manifest import Manifest
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
@@ -420,57 +421,77 @@ class FeatureDataset:
             cycle_length=cycle_length if shuffle else 1,
         )
 
+        count = self.num_windows(
+            window_length, target_fps=target_fps, stride=stride
+        )
+        group_size = cycle_length if shuffle else 1
+        if shuffle:
+            # Enough whole videos that a group holds about
+            # `shuffle_buffer_size` windows to shuffle among.
+            mean_windows = count / self.num_videos
+            group_size = max(
+                group_size, int(np.ceil(shuffle_buffer_size / mean_windows))
+            )
+        group_size = min(group_size, self.num_videos)
+
         def plan(video):
-            starts, indices = _window_plan(
+            starts, rows = _window_plan(
                 video["num_frames"],
                 window_length,
                 skip,
                 stride,
                 video["padding_frames"],
             )
-            # Each element refers to the video's features (no copy); the
-            # window is gathered afterwards, in parallel.
-            reference = {
-                key: video[key]
-                for key in ("features", "video_index", "label")
-                if key in video
-            }
-            return tf.data.Dataset.from_tensor_slices((starts, indices)).map(
-                lambda start, frames: (reference, start, frames)
-            )
-
-        # Mixing a few videos at a time spreads each video's (overlapping,
-        # correlated) windows apart before the shuffle buffer.
-        windows = videos.interleave(
-            plan,
-            cycle_length=cycle_length if shuffle else 1,
-            block_length=1,
-        )
-
-        def gather(reference, start, frames):
-            inputs = {"features": tf.gather(reference["features"], frames)}
+            per_window = tf.ones_like(starts)
+            targets = {}
             if evaluation:
-                inputs["video_index"] = reference["video_index"]
-                inputs["window_start"] = start
+                targets["video_index"] = video["video_index"] * per_window
+                targets["window_start"] = starts
             if labelled:
-                return inputs, reference["label"]
-            return inputs
+                label = video["label"]
+                targets["label"] = tf.repeat(label[None], tf.size(starts), 0)
+            return {
+                "features": video["features"],
+                "rows": rows,
+                "targets": targets,
+            }
 
-        windows = windows.map(
-            gather,
-            num_parallel_calls=tf.data.AUTOTUNE,
+        videos = videos.map(plan, num_parallel_calls=tf.data.AUTOTUNE)
+        groups = window_batches.group_windows(
+            videos,
+            group_size=group_size,
+            seed=seed,
+            shuffle=shuffle,
+            dtype=tf.as_dtype(dtype),
+        )
+        batches = window_batches.batch_groups(
+            groups,
+            batch_size or 1,
+            drop_remainder=drop_remainder,
             deterministic=deterministic,
         )
-        if shuffle:
-            windows = windows.shuffle(
-                shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True
+
+        def structure(features, targets):
+            if batch_size is None:
+                features = tf.squeeze(features, axis=0)
+                targets = {key: value[0] for key, value in targets.items()}
+            inputs = {"features": features}
+            if evaluation:
+                inputs["video_index"] = targets["video_index"]
+                inputs["window_start"] = targets["window_start"]
+            if labelled:
+                return inputs, targets["label"]
+            return inputs
+
+        batches = batches.map(structure)
+        if batch_size is not None:
+            count = (
+                count // batch_size
+                if drop_remainder
+                else -(-count // batch_size)
             )
-        count = self.num_windows(
-            window_length, target_fps=target_fps, stride=stride
-        )
-        return self._finish(
-            windows, batch_size, drop_remainder, dtype, count, pad=False
-        )
+        batches = batches.apply(tf.data.experimental.assert_cardinality(count))
+        return batches.prefetch(tf.data.AUTOTUNE)
 
     def windows(
         self,

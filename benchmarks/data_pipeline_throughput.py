@@ -45,6 +45,7 @@ from vidattn.data import FeatureDataset  # noqa: E402
 from vidattn.data import ShardWriter  # noqa: E402
 from vidattn.data.feature_dataset import _window_plan  # noqa: E402
 
+LEGACY = "78d699e float32"
 GPU_CLIPS_PER_S = {"H200 batch 32": 3630, "H200 batch 256": 14600}
 
 
@@ -161,6 +162,30 @@ def training_rate(args, steps):
     return args.batch_size * steps / (time.perf_counter() - start)
 
 
+VARIANTS = {
+    LEGACY: lambda data, args: legacy_windows(
+        data, args.batch_size, args.window, "float32"
+    ),
+    "windows() float32": lambda data, args: data.windows(
+        args.batch_size, window_length=args.window
+    ),
+    "windows() float16": lambda data, args: data.windows(
+        args.batch_size, window_length=args.window, dtype="float16"
+    ),
+}
+
+
+def ratios(rates, reference):
+    """`name rate (rate / reference x)` for each variant, or the legacy's."""
+    if isinstance(reference, str):
+        reference = rates.get(reference)
+    return ", ".join(
+        f"{name} {rate:.0f}"
+        + (f" ({rate / reference:.2f}x)" if reference else "")
+        for name, rate in rates.items()
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--videos", type=int, default=200)
@@ -172,6 +197,11 @@ def main():
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--train-steps", type=int, default=5)
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated, from {', '.join(VARIANTS)}",
+    )
     parser.add_argument("--dir", default=None, help="parent of the temp folder")
     args = parser.parse_args()
 
@@ -202,21 +232,11 @@ def main():
             flush=True,
         )
 
-        variants = {
-            "78d699e float32": lambda: legacy_windows(
-                data, args.batch_size, args.window, "float32"
-            ),
-            "windows() float32": lambda: data.windows(
-                args.batch_size, window_length=args.window
-            ),
-            "windows() float16": lambda: data.windows(
-                args.batch_size, window_length=args.window, dtype="float16"
-            ),
-        }
+        variants = {name: VARIANTS[name] for name in args.variants.split(",")}
         results = {name: [] for name in variants}
         for round_index in range(args.rounds):
             for name, build in variants.items():
-                result = measure_windows(build(), args.seconds)
+                result = measure_windows(build(data, args), args.seconds)
                 results[name].append(result)
                 print(
                     f"round {round_index + 1} {name}: "
@@ -232,30 +252,23 @@ def main():
             for name, rounds in results.items()
         }
         peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-        legacy = best["78d699e float32"]
-        summary = ", ".join(
-            f"{name} {rate:.0f} ({rate / legacy:.2f}x)"
-            for name, rate in best.items()
-        )
         print(
             f"best windows/s (batch {args.batch_size}, stride 1, shuffled): "
-            f"{summary}; peak RSS {peak_rss_gb:.2f} GB "
+            f"{ratios(best, LEGACY)}; peak RSS {peak_rss_gb:.2f} GB "
             f"({os.cpu_count()} CPUs, page cache warm)",
             flush=True,
         )
         if args.train_steps:
             clips = training_rate(args, args.train_steps)
-            new = best["windows() float32"]
-            gpu = ", ".join(
-                f"{new / rate:.2f}x the {name} rate ({rate})"
-                for name, rate in GPU_CLIPS_PER_S.items()
-            )
             print(
                 f"ActionRecognizer (3 x 512) float32 train_on_batch: "
-                f"{clips:.1f} clips/s; windows() float32 feeds "
-                f"{new / clips:.1f}x that (78d699e: {legacy / clips:.1f}x); "
-                f"{gpu}; load {os.getloadavg()[0]:.2f}",
+                f"{clips:.1f} clips/s; windows/s over it: "
+                f"{ratios(best, clips)}; load {os.getloadavg()[0]:.2f}",
                 flush=True,
+            )
+        for gpu, clips in GPU_CLIPS_PER_S.items():
+            print(
+                f"windows/s over {gpu} ({clips} clips/s): {ratios(best, clips)}"
             )
     finally:
         shutil.rmtree(root, ignore_errors=True)

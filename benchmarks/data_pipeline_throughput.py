@@ -222,13 +222,15 @@ def main():
         raw_bytes, raw_s = raw_read(list(data.shard_paths))
         raw_mb_s = raw_bytes / raw_s / 1e6
         total_windows = data.num_windows(args.window)
+        rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         print(
             f"data: {args.videos} videos x {args.frames} frames x "
             f"{args.grid}x{args.grid}x{args.channels} float16 = "
             f"{total_bytes / 1e9:.2f} GB in {len(manifest['shards'])} shards, "
             f"{total_windows} windows of {args.window} frames; write "
             f"{total_bytes / write_s / 1e6:.0f} MB/s, open+SHA-256 "
-            f"{open_s:.1f} s; raw TFRecord read {raw_mb_s:.0f} MB/s",
+            f"{open_s:.1f} s; raw TFRecord read {raw_mb_s:.0f} MB/s; peak RSS "
+            f"so far {rss_gb:.2f} GB",
             flush=True,
         )
 

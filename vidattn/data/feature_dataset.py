@@ -528,15 +528,32 @@ class FeatureDataset:
         cardinality), so a window that starts in the padding repeats the
         last real frame throughout.
 
-        Memory: shards are read `cycle_length` at a time, windows of
-        `cycle_length` videos are mixed, and `shuffle_buffer_size` windows
-        are held in the storage dtype (`shuffle_buffer_size * window_length
-        * K * K * D * 2` bytes in float16: 770 MB for 256 windows of
-        30×7×7×1024), plus a few batches in flight; none of it grows with
-        the dataset. With the defaults and 7×7×1024 features,
-        `benchmarks/data_pipeline_throughput.py` peaked at 2.7 GB for the
-        whole process with 20 videos (0.12 GB of records) and 3.1–3.2 GB
-        with 200 (2.4 GB).
+        Shuffling and batching: videos are read in groups of whole videos
+        (`cycle_length` of them, or more, so that a group holds about
+        `shuffle_buffer_size` windows); a group's frames are concatenated
+        and cast to `dtype` once, its windows are shuffled as a whole (anew
+        each epoch), and each batch is cut by one gather of frame indices
+        straight into its buffer. A batch may take windows of two groups.
+        Every stored frame is thus read and cast once, and written once
+        into each of its windows, instead of being copied into a window,
+        then into a batch, then cast (`benchmarks/data_pipeline_throughput.py`
+        measured 1.9× the windows/s of that in float32 and 3.5× in float16,
+        as fast as a bare `tf.gather` of a batch). Yield float16 when the
+        model casts its inputs anyway (Keras layers cast floating inputs to
+        their compute dtype): it halves the pipeline's and the device
+        transfer's bytes, and with features stored in float16 (the
+        default) the windows equal the float32 ones exactly after a cast.
+
+        Memory: shards are read `cycle_length` at a time; a few groups are
+        held in `dtype` (a group of 8 videos of 120 frames of 7×7×1024 is
+        96 MB in float16, 193 MB in float32), plus a few batches in flight
+        (96 or 193 MB each at batch 32 of 30×7×7×1024); none of it grows
+        with the dataset, but tf.data's autotuned buffers take their share.
+        With the defaults (float32) and 7×7×1024 features,
+        `benchmarks/data_pipeline_throughput.py` peaked at 2.2 GB for the
+        whole process with 20 videos (0.12 GB of records, 1 shard) and
+        3.6–3.8 GB with 200 (2.4 GB, 9 shards), of which 0.7 GB before the
+        pipeline started (the pipeline this one replaced: 2.7 and 3.1 GB).
 
         Args:
             batch_size: int or None. Windows per batch; None yields single
@@ -549,15 +566,16 @@ class FeatureDataset:
                 Defaults to `1`.
             shuffle: bool. Whether to shuffle shards and windows each epoch.
                 Defaults to `True`.
-            shuffle_buffer_size: int. Windows in the shuffle buffer.
-                Defaults to `256`.
+            shuffle_buffer_size: int. Windows that a group of videos, whose
+                windows are shuffled together, holds at least (on average
+                over the dataset's videos). Defaults to `256`.
             seed: int or None. Seed of the shuffles. With
                 `deterministic=True` the order is then reproducible.
                 Defaults to `None`.
-            deterministic: bool. Whether parallel reads keep a fixed order.
-                Defaults to `False` (faster).
-            cycle_length: int. Shards read at once, and videos whose windows
-                are mixed. Defaults to `8`.
+            deterministic: bool. Whether parallel reads and gathers keep a
+                fixed order. Defaults to `False` (faster).
+            cycle_length: int. Shards read at once, and the fewest videos
+                whose windows are shuffled together. Defaults to `8`.
             drop_remainder: bool. Whether to drop a last, smaller batch.
                 Defaults to `False`.
             dtype: str. Dtype of the yielded features: `"float32"`,

@@ -7,17 +7,25 @@ verified), then measures on the same files:
 
 - the raw read: `tf.data.TFRecordDataset` over all shards, only summing the
   record lengths;
-- the training pipeline: `FeatureDataset.windows()` (30-frame windows,
-  stride 1, shuffled, batch 32, float32 features), in windows/s, in GB/s of
-  float32 windows produced, and in MB/s of records consumed, for at most
-  `--seconds` seconds after the first batch.
+- training windows (30 frames, stride 1, shuffled, batch 32, as `vidattn
+  train` asks for them) in alternating rounds of `--seconds` each:
+  `FeatureDataset.windows()` in float32 and in float16, and the pipeline it
+  replaced (commit 78d699e: one gather per window, a shuffle buffer of
+  windows, then batch and cast), in windows/s, with the process's user and
+  kernel CPU seconds per window;
+- unless `--train-steps 0`, the training rate of the paper-sized
+  `vidattn.models.ActionRecognizer` (3 x 512, float32) on random data of
+  the same shape, `train_on_batch` in the same process, and the headroom:
+  windows/s over clips/s. The GPU rates of BUILD_NOTES (3,630 clips/s at
+  batch 32, 14,600 at batch 256, Keras-JAX on an H200) are compared too.
 
-The files were just written, so both reads come from the page cache: the
-comparison is of the pipeline's CPU cost, not of a disk. Prints ONE line.
+The files were just written, so the reads come from the page cache: the
+comparison is of the pipeline's CPU cost, not of a disk. Prints one line
+per measurement and a summary.
 
     PYTHONPATH=. python benchmarks/data_pipeline_throughput.py
     PYTHONPATH=. python benchmarks/data_pipeline_throughput.py \
-        --videos 50 --frames 60 --seconds 10
+        --videos 50 --frames 60 --seconds 10 --rounds 1
 """
 
 import argparse
@@ -32,8 +40,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import vidattn  # noqa: E402
 from vidattn.data import FeatureDataset  # noqa: E402
 from vidattn.data import ShardWriter  # noqa: E402
+from vidattn.data.feature_dataset import _window_plan  # noqa: E402
+
+LEGACY = "78d699e float32"
+GPU_CLIPS_PER_S = {"H200 batch 32": 3630, "H200 batch 256": 14600}
 
 
 def write_dataset(directory, videos, frames, grid, channels, seed=0):
@@ -69,6 +82,110 @@ def raw_read(paths):
     return total, time.perf_counter() - start
 
 
+def legacy_windows(
+    data, batch_size, window_length, dtype, shuffle_buffer_size=256
+):
+    """`FeatureDataset.windows()` as of commit 78d699e (for comparison).
+
+    Each window is gathered out of its video on its own, shuffled in a
+    buffer of windows, copied into a batch, then cast.
+    """
+    videos = data._records(
+        shuffle=True, seed=None, deterministic=False, cycle_length=8
+    )
+
+    def plan(video):
+        starts, indices = _window_plan(
+            video["num_frames"], window_length, 1, 1, video["padding_frames"]
+        )
+        reference = {"features": video["features"], "label": video["label"]}
+        return tf.data.Dataset.from_tensor_slices((starts, indices)).map(
+            lambda start, frames: (reference, start, frames)
+        )
+
+    windows = videos.interleave(plan, cycle_length=8, block_length=1)
+    windows = windows.map(
+        lambda reference, start, frames: (
+            {"features": tf.gather(reference["features"], frames)},
+            reference["label"],
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=False,
+    )
+    windows = windows.shuffle(shuffle_buffer_size).batch(batch_size)
+    windows = windows.map(
+        lambda inputs, label: (
+            {"features": tf.cast(inputs["features"], dtype)},
+            label,
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return windows.prefetch(tf.data.AUTOTUNE)
+
+
+def measure_windows(dataset, seconds):
+    """Windows/s and CPU seconds (user, kernel) per window over `seconds`."""
+    iterator = iter(dataset)
+    start = time.perf_counter()
+    next(iterator)
+    first_batch_s = time.perf_counter() - start
+    count = 0
+    cpu = os.times()
+    start = time.perf_counter()
+    for inputs, _ in iterator:
+        count += int(inputs["features"].shape[0])
+        if time.perf_counter() - start > seconds:
+            break
+    elapsed = time.perf_counter() - start
+    used = os.times()
+    return {
+        "windows_per_s": count / elapsed,
+        "user_ms": (used.user - cpu.user) / count * 1e3,
+        "kernel_ms": (used.system - cpu.system) / count * 1e3,
+        "first_batch_s": first_batch_s,
+    }
+
+
+def training_rate(args, steps):
+    """Clips/s of `train_on_batch` of the paper-sized action model."""
+    rng = np.random.default_rng(0)
+    shape = (args.batch_size, args.window, args.grid, args.grid, args.channels)
+    features = tf.constant(rng.random(shape, dtype=np.float32))
+    labels = tf.constant(rng.integers(0, 11, args.batch_size))
+    model = vidattn.models.ActionRecognizer(11, units=512, num_layers=3)
+    model.compile()
+    model.train_on_batch(features, labels)
+    model.train_on_batch(features, labels)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(features, labels)
+    return args.batch_size * steps / (time.perf_counter() - start)
+
+
+VARIANTS = {
+    LEGACY: lambda data, args: legacy_windows(
+        data, args.batch_size, args.window, "float32"
+    ),
+    "windows() float32": lambda data, args: data.windows(
+        args.batch_size, window_length=args.window
+    ),
+    "windows() float16": lambda data, args: data.windows(
+        args.batch_size, window_length=args.window, dtype="float16"
+    ),
+}
+
+
+def ratios(rates, reference):
+    """`name rate (rate / reference x)` for each variant, or the legacy's."""
+    if isinstance(reference, str):
+        reference = rates.get(reference)
+    return ", ".join(
+        f"{name} {rate:.0f}"
+        + (f" ({rate / reference:.2f}x)" if reference else "")
+        for name, rate in rates.items()
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--videos", type=int, default=200)
@@ -77,7 +194,14 @@ def main():
     parser.add_argument("--channels", type=int, default=1024)
     parser.add_argument("--window", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=45.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--train-steps", type=int, default=5)
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated, from {', '.join(VARIANTS)}",
+    )
     parser.add_argument("--dir", default=None, help="parent of the temp folder")
     args = parser.parse_args()
 
@@ -97,41 +221,57 @@ def main():
 
         raw_bytes, raw_s = raw_read(list(data.shard_paths))
         raw_mb_s = raw_bytes / raw_s / 1e6
-
         total_windows = data.num_windows(args.window)
-        windows = data.windows(args.batch_size, window_length=args.window)
-        iterator = iter(windows)
-        start = time.perf_counter()
-        inputs, _ = next(iterator)
-        first_batch_s = time.perf_counter() - start
-        count = 0
-        start = time.perf_counter()
-        for inputs, _ in iterator:
-            count += int(inputs["features"].shape[0])
-            if time.perf_counter() - start > args.seconds:
-                break
-        window_s = time.perf_counter() - start
-        window_bytes = args.window * args.grid**2 * args.channels * 4
-        windows_per_s = count / window_s
-        window_gb_s = windows_per_s * window_bytes / 1e9
-        # Each video's windows consume its record once.
-        record_mb_s = windows_per_s * total_bytes / total_windows / 1e6
-        peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-
+        rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         print(
-            f"data_pipeline_throughput: {args.videos} videos x {args.frames} "
-            f"frames x {args.grid}x{args.grid}x{args.channels} float16 = "
-            f"{total_bytes / 1e9:.2f} GB in {len(manifest['shards'])} shards "
-            f"(write {total_bytes / write_s / 1e6:.0f} MB/s, open+SHA-256 "
-            f"{open_s:.1f} s); raw TFRecord read {raw_mb_s:.0f} MB/s; "
-            f"training windows ({args.window} frames, stride 1, shuffled, "
-            f"batch {args.batch_size}, float32): {windows_per_s:.0f} "
-            f"windows/s = {window_gb_s:.2f} GB/s of windows = "
-            f"{record_mb_s:.0f} MB/s of records ({record_mb_s / raw_mb_s:.1%} "
-            f"of raw), {count}/{total_windows} windows in {window_s:.1f} s, "
-            f"first batch {first_batch_s:.1f} s; peak RSS {peak_rss_gb:.2f} GB "
-            f"({os.cpu_count()} CPUs, page cache warm)"
+            f"data: {args.videos} videos x {args.frames} frames x "
+            f"{args.grid}x{args.grid}x{args.channels} float16 = "
+            f"{total_bytes / 1e9:.2f} GB in {len(manifest['shards'])} shards, "
+            f"{total_windows} windows of {args.window} frames; write "
+            f"{total_bytes / write_s / 1e6:.0f} MB/s, open+SHA-256 "
+            f"{open_s:.1f} s; raw TFRecord read {raw_mb_s:.0f} MB/s; peak RSS "
+            f"so far {rss_gb:.2f} GB",
+            flush=True,
         )
+
+        variants = {name: VARIANTS[name] for name in args.variants.split(",")}
+        results = {name: [] for name in variants}
+        for round_index in range(args.rounds):
+            for name, build in variants.items():
+                result = measure_windows(build(data, args), args.seconds)
+                results[name].append(result)
+                print(
+                    f"round {round_index + 1} {name}: "
+                    f"{result['windows_per_s']:.0f} windows/s, CPU per "
+                    f"window {result['user_ms']:.2f} ms user + "
+                    f"{result['kernel_ms']:.2f} ms kernel, first batch "
+                    f"{result['first_batch_s']:.1f} s; load "
+                    f"{os.getloadavg()[0]:.2f}",
+                    flush=True,
+                )
+        best = {
+            name: max(r["windows_per_s"] for r in rounds)
+            for name, rounds in results.items()
+        }
+        peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+        print(
+            f"best windows/s (batch {args.batch_size}, stride 1, shuffled): "
+            f"{ratios(best, LEGACY)}; peak RSS {peak_rss_gb:.2f} GB "
+            f"({os.cpu_count()} CPUs, page cache warm)",
+            flush=True,
+        )
+        if args.train_steps:
+            clips = training_rate(args, args.train_steps)
+            print(
+                f"ActionRecognizer (3 x 512) float32 train_on_batch: "
+                f"{clips:.1f} clips/s; windows/s over it: "
+                f"{ratios(best, clips)}; load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+        for gpu, clips in GPU_CLIPS_PER_S.items():
+            print(
+                f"windows/s over {gpu} ({clips} clips/s): {ratios(best, clips)}"
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

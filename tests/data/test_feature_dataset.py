@@ -672,3 +672,76 @@ def test_records_without_padding_frames_have_every_frame_real(tmp_path):
                 mask, np.arange(len(mask)) < len(features[index])
             )
     assert all(v["padding_frames"] == 0 for v in data.videos())
+
+
+def test_float16_windows_equal_float32_windows_up_to_the_cast(dataset):
+    data, _ = dataset
+
+    def epoch(dtype):
+        train = data.windows(
+            4, window_length=5, seed=2, deterministic=True, dtype=dtype
+        )
+        assert train.element_spec[0]["features"].dtype == dtype
+        return [
+            (inputs["features"].numpy(), labels.numpy())
+            for inputs, labels in train
+        ]
+
+    halves, singles = epoch(tf.float16), epoch(tf.float32)
+    assert len(halves) == len(singles) == -(-data.num_windows(5) // 4)
+    for (half, half_labels), (single, labels) in zip(halves, singles):
+        assert half.dtype == np.float16
+        np.testing.assert_array_equal(half.astype("float32"), single)
+        np.testing.assert_array_equal(half_labels, labels)
+
+
+@pytest.mark.parametrize("drop_remainder", [False, True])
+def test_batches_straddle_videos_and_hold_every_window(dataset, drop_remainder):
+    # One video per group: most batches take windows of two or more videos.
+    data, videos = dataset
+    train = data.windows(
+        5,
+        window_length=4,
+        target_fps=15,
+        seed=7,
+        cycle_length=1,
+        shuffle_buffer_size=1,
+        drop_remainder=drop_remainder,
+    )
+    expected = sorted(
+        (features[frames].tobytes(), label)
+        for features, label in videos
+        for _, frames in expected_windows(len(features), 4, 2, 1)
+    )
+    full, rest = divmod(len(expected), 5)
+    assert rest
+    sizes, received = [], []
+    for inputs, labels in train:
+        sizes.append(len(labels))
+        for window, label in zip(inputs["features"].numpy(), labels.numpy()):
+            received.append((window.tobytes(), int(label)))
+    assert train.cardinality().numpy() == len(sizes)
+    if drop_remainder:
+        assert sizes == [5] * full
+        assert set(received) <= set(expected) and len(received) == 5 * full
+    else:
+        assert sizes == [5] * full + [rest]
+        assert sorted(received) == expected
+
+
+def test_unbatched_training_windows(dataset):
+    data, videos = dataset
+    train = data.windows(
+        None, window_length=3, shuffle=False, deterministic=True
+    )
+    assert train.element_spec[0]["features"].shape.as_list() == [3, K, K, D]
+    received = [
+        (inputs["features"].numpy().tobytes(), int(label))
+        for inputs, label in train
+    ]
+    expected = [
+        (features[frames].tobytes(), label)
+        for features, label in videos
+        for _, frames in expected_windows(len(features), 3, 1, 1)
+    ]
+    assert received == expected

@@ -61,8 +61,9 @@ HELP = {
     "devices.",
     "jit_compile": "XLA-compile the train step.",
     "seed": "Seed of the weights, shuffles and dropout masks.",
-    "shuffle_buffer": "Windows (action) or (video, caption) pairs "
-    "(captioning) in the shuffle buffer.",
+    "shuffle_buffer": "Windows shuffled together (action: whole videos are "
+    "read in groups that hold about this many windows) or (video, caption) "
+    "pairs in the shuffle buffer (captioning).",
     "attention_images": "Validation windows or videos whose attention is "
     "logged to TensorBoard.",
     "embedding_dim": "Word embedding width n.",

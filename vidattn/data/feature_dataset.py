@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from vidattn.data import records
 from vidattn.data import schema
+from vidattn.data import window_batches
 from vidattn.data.manifest import Manifest
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
@@ -420,57 +421,77 @@ class FeatureDataset:
             cycle_length=cycle_length if shuffle else 1,
         )
 
+        count = self.num_windows(
+            window_length, target_fps=target_fps, stride=stride
+        )
+        group_size = cycle_length if shuffle else 1
+        if shuffle:
+            # Enough whole videos that a group holds about
+            # `shuffle_buffer_size` windows to shuffle among.
+            mean_windows = count / self.num_videos
+            group_size = max(
+                group_size, int(np.ceil(shuffle_buffer_size / mean_windows))
+            )
+        group_size = min(group_size, self.num_videos)
+
         def plan(video):
-            starts, indices = _window_plan(
+            starts, rows = _window_plan(
                 video["num_frames"],
                 window_length,
                 skip,
                 stride,
                 video["padding_frames"],
             )
-            # Each element refers to the video's features (no copy); the
-            # window is gathered afterwards, in parallel.
-            reference = {
-                key: video[key]
-                for key in ("features", "video_index", "label")
-                if key in video
-            }
-            return tf.data.Dataset.from_tensor_slices((starts, indices)).map(
-                lambda start, frames: (reference, start, frames)
-            )
-
-        # Mixing a few videos at a time spreads each video's (overlapping,
-        # correlated) windows apart before the shuffle buffer.
-        windows = videos.interleave(
-            plan,
-            cycle_length=cycle_length if shuffle else 1,
-            block_length=1,
-        )
-
-        def gather(reference, start, frames):
-            inputs = {"features": tf.gather(reference["features"], frames)}
+            per_window = tf.ones_like(starts)
+            targets = {}
             if evaluation:
-                inputs["video_index"] = reference["video_index"]
-                inputs["window_start"] = start
+                targets["video_index"] = video["video_index"] * per_window
+                targets["window_start"] = starts
             if labelled:
-                return inputs, reference["label"]
-            return inputs
+                label = video["label"]
+                targets["label"] = tf.repeat(label[None], tf.size(starts), 0)
+            return {
+                "features": video["features"],
+                "rows": rows,
+                "targets": targets,
+            }
 
-        windows = windows.map(
-            gather,
-            num_parallel_calls=tf.data.AUTOTUNE,
+        videos = videos.map(plan, num_parallel_calls=tf.data.AUTOTUNE)
+        groups = window_batches.group_windows(
+            videos,
+            group_size=group_size,
+            seed=seed,
+            shuffle=shuffle,
+            dtype=tf.as_dtype(dtype),
+        )
+        batches = window_batches.batch_groups(
+            groups,
+            batch_size or 1,
+            drop_remainder=drop_remainder,
             deterministic=deterministic,
         )
-        if shuffle:
-            windows = windows.shuffle(
-                shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True
+
+        def structure(features, targets):
+            if batch_size is None:
+                features = tf.squeeze(features, axis=0)
+                targets = {key: value[0] for key, value in targets.items()}
+            inputs = {"features": features}
+            if evaluation:
+                inputs["video_index"] = targets["video_index"]
+                inputs["window_start"] = targets["window_start"]
+            if labelled:
+                return inputs, targets["label"]
+            return inputs
+
+        batches = batches.map(structure)
+        if batch_size is not None:
+            count = (
+                count // batch_size
+                if drop_remainder
+                else -(-count // batch_size)
             )
-        count = self.num_windows(
-            window_length, target_fps=target_fps, stride=stride
-        )
-        return self._finish(
-            windows, batch_size, drop_remainder, dtype, count, pad=False
-        )
+        batches = batches.apply(tf.data.experimental.assert_cardinality(count))
+        return batches.prefetch(tf.data.AUTOTUNE)
 
     def windows(
         self,
@@ -507,15 +528,32 @@ class FeatureDataset:
         cardinality), so a window that starts in the padding repeats the
         last real frame throughout.
 
-        Memory: shards are read `cycle_length` at a time, windows of
-        `cycle_length` videos are mixed, and `shuffle_buffer_size` windows
-        are held in the storage dtype (`shuffle_buffer_size * window_length
-        * K * K * D * 2` bytes in float16: 770 MB for 256 windows of
-        30×7×7×1024), plus a few batches in flight; none of it grows with
-        the dataset. With the defaults and 7×7×1024 features,
-        `benchmarks/data_pipeline_throughput.py` peaked at 2.7 GB for the
-        whole process with 20 videos (0.12 GB of records) and 3.1–3.2 GB
-        with 200 (2.4 GB).
+        Shuffling and batching: videos are read in groups of whole videos
+        (`cycle_length` of them, or more, so that a group holds about
+        `shuffle_buffer_size` windows); a group's frames are concatenated
+        and cast to `dtype` once, its windows are shuffled as a whole (anew
+        each epoch), and each batch is cut by one gather of frame indices
+        straight into its buffer. A batch may take windows of two groups.
+        Every stored frame is thus read and cast once, and written once
+        into each of its windows, instead of being copied into a window,
+        then into a batch, then cast (`benchmarks/data_pipeline_throughput.py`
+        measured 1.9× the windows/s of that in float32 and 3.5× in float16,
+        as fast as a bare `tf.gather` of a batch). Yield float16 when the
+        model casts its inputs anyway (Keras layers cast floating inputs to
+        their compute dtype): it halves the pipeline's and the device
+        transfer's bytes, and with features stored in float16 (the
+        default) the windows equal the float32 ones exactly after a cast.
+
+        Memory: shards are read `cycle_length` at a time; a few groups are
+        held in `dtype` (a group of 8 videos of 120 frames of 7×7×1024 is
+        96 MB in float16, 193 MB in float32), plus a few batches in flight
+        (96 or 193 MB each at batch 32 of 30×7×7×1024); none of it grows
+        with the dataset, but tf.data's autotuned buffers take their share.
+        With the defaults (float32) and 7×7×1024 features,
+        `benchmarks/data_pipeline_throughput.py` peaked at 2.2 GB for the
+        whole process with 20 videos (0.12 GB of records, 1 shard) and
+        3.6–3.8 GB with 200 (2.4 GB, 9 shards), of which 0.7 GB before the
+        pipeline started (the pipeline this one replaced: 2.7 and 3.1 GB).
 
         Args:
             batch_size: int or None. Windows per batch; None yields single
@@ -528,15 +566,16 @@ class FeatureDataset:
                 Defaults to `1`.
             shuffle: bool. Whether to shuffle shards and windows each epoch.
                 Defaults to `True`.
-            shuffle_buffer_size: int. Windows in the shuffle buffer.
-                Defaults to `256`.
+            shuffle_buffer_size: int. Windows that a group of videos, whose
+                windows are shuffled together, holds at least (on average
+                over the dataset's videos). Defaults to `256`.
             seed: int or None. Seed of the shuffles. With
                 `deterministic=True` the order is then reproducible.
                 Defaults to `None`.
-            deterministic: bool. Whether parallel reads keep a fixed order.
-                Defaults to `False` (faster).
-            cycle_length: int. Shards read at once, and videos whose windows
-                are mixed. Defaults to `8`.
+            deterministic: bool. Whether parallel reads and gathers keep a
+                fixed order. Defaults to `False` (faster).
+            cycle_length: int. Shards read at once, and the fewest videos
+                whose windows are shuffled together. Defaults to `8`.
             drop_remainder: bool. Whether to drop a last, smaller batch.
                 Defaults to `False`.
             dtype: str. Dtype of the yielded features: `"float32"`,

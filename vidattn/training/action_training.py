@@ -179,6 +179,9 @@ def train_action_model(
         window_length=config.window, target_fps=config.fps, stride=config.stride
     )
     num_windows = train.num_windows(**window_options)
+    # Windows in the stored dtype (float16 by default): the model casts
+    # them to its compute dtype, and the pipeline moves half the bytes.
+    window_options["dtype"] = train.dtype
     steps_per_epoch = math.ceil(num_windows / config.batch_size)
     if verbose:
         fps = config.fps if config.fps is not None else train.stored_fps

@@ -61,7 +61,9 @@ class TrainingConfig(SavedConfiguration):
         jit_compile: XLA compilation of the train step.
         seed: seeds the weights, the shuffles and the dropout masks of every
             epoch, so a resumed run repeats an unkilled one.
-        shuffle_buffer: windows in the shuffle buffer.
+        shuffle_buffer: windows shuffled together: whole videos are read
+            in groups that hold about this many windows
+            (`FeatureDataset.windows`).
         attention_images: validation windows whose attention maps are
             logged to TensorBoard every epoch (attention model only).
     """

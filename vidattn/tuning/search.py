@@ -141,7 +141,9 @@ def run_search(
         search = TUNERS[tuner](hypermodel, max_epochs=epochs, **options)
     else:
         search = TUNERS[tuner](hypermodel, max_trials=max_trials, **options)
-    window_options = dict(window_length=window, target_fps=fps, stride=stride)
+    window_options = dict(
+        window_length=window, target_fps=fps, stride=stride, dtype=train.dtype
+    )
     report_window_padding(train, validation, window, fps, verbose)
     folder = os.path.join(directory, project_name)
     try:

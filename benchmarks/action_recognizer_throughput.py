@@ -270,6 +270,7 @@ def compare_implementations(args, flops):
     models = {
         name: make_model(args, unroll=args.unroll, **options)
         for name, options in IMPLEMENTATION_VARIANTS.items()
+        if args.variants in name
     }
     keras.mixed_precision.set_global_policy("float32")
     steps = {}
@@ -290,7 +291,7 @@ def compare_implementations(args, flops):
             seconds[key].append(timed(step, args.steps))
     peak = max(peaks)
     medians = {key: float(np.median(values)) for key, values in seconds.items()}
-    baseline = next(iter(IMPLEMENTATION_VARIANTS))
+    baseline = next(iter(models))
     print(
         f"{args.layers}x{args.units} {args.grid}x{args.grid}x{args.channels} "
         f"T={args.frames} B={args.batch}, {args.attention} attention, "
@@ -332,6 +333,12 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--unroll", action="store_true")
     parser.add_argument("--compare_implementations", action="store_true")
+    parser.add_argument(
+        "--variants",
+        default="",
+        help="--compare_implementations: only the variants whose names "
+        "contain this (e.g. float32); the first one is the baseline.",
+    )
     args = parser.parse_args()
     if args.compare_rnn_path:
         compare_rnn_path(args)

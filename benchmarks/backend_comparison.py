@@ -116,7 +116,7 @@ def main():
         process.stdin.close()
         process.wait()
 
-    flops = forward_flops(
+    flops = args.batch * forward_flops(
         args.units,
         args.layers,
         args.grid**2,

@@ -19,7 +19,8 @@ def make_inputs(seed=0, num_layers=2):
     )
 
 
-def run(layer, features, states=None, mask=None, training=False):
+def run(layer, features, states=None, mask=None, training=True):
+    """The outputs as NumPy, in training, where `implementation` applies."""
     hidden, attention, final_states = layer(
         features, initial_state=states, mask=mask, training=training
     )
@@ -155,7 +156,9 @@ def test_padded_frames_change_nothing(implementation):
     )
 
     def call(inputs, mask):
-        hidden, attention = layer(inputs, initial_state=states, mask=mask)
+        hidden, attention = layer(
+            inputs, initial_state=states, mask=mask, training=True
+        )
         return {"hidden": hidden, "attention": attention}
 
     run_masking_test(call, features, valid_frames=3, padded_frames=STEPS)

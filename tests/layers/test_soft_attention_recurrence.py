@@ -53,6 +53,8 @@ def loss_weights(num_layers, seed=1):
 def outputs_and_gradients(layer, features, states, mask, training, weights):
     """The outputs and the gradients of a weighted sum of them.
 
+    The sequence-gradient loop runs in training only (`training=True`).
+
     Gradients with respect to the layer's weights, then the initial states,
     then the features.
     """
@@ -144,7 +146,7 @@ def test_outputs_and_gradients_equal_the_autodiff_loop(
         keras.utils.set_random_seed(0)
         layer = make_layer(implementation, num_layers, attention, dropout)
         results[implementation] = outputs_and_gradients(
-            layer, features, states, mask, dropout > 0, weights
+            layer, features, states, mask, True, weights
         )
     (outputs, grads), (expected_outputs, expected_grads) = (
         results["sequence_gradient"],
@@ -169,7 +171,7 @@ def test_unrolled_recurrence_equals_the_scanned_one():
         layer = make_layer("sequence_gradient", 2, "linear", unroll=unroll)
         results.append(
             outputs_and_gradients(
-                layer, features, states, padding_mask(), False, weights
+                layer, features, states, padding_mask(), True, weights
             )
         )
     for received, expected in zip(*[a + b for a, b in results]):
@@ -217,7 +219,7 @@ def test_gradients_equal_central_differences(attention):
     cotangents = loss_weights(num_layers, seed=2)
     layer = make_layer("sequence_gradient", num_layers, attention)
     _, grads = outputs_and_gradients(
-        layer, features, states, mask, False, cotangents
+        layer, features, states, mask, True, cotangents
     )
 
     weights = {
@@ -273,7 +275,7 @@ def test_mixed_precision_gradients_follow_the_float32_ones(policy):
             layer = make_layer("sequence_gradient", 2, "additive")
             layer.build(features.shape)
             results[name] = (layer,) + outputs_and_gradients(
-                layer, features, states, padding_mask(), False, weights
+                layer, features, states, padding_mask(), True, weights
             )
     finally:
         keras.mixed_precision.set_global_policy(previous)

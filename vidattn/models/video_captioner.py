@@ -11,6 +11,7 @@ from vidattn.layers.gated_spatio_temporal_attention import (
 from vidattn.layers.lstm_state_initializer import LSTMStateInitializer
 from vidattn.losses.doubly_stochastic_penalty import doubly_stochastic_penalty
 from vidattn.losses.training_loss import training_loss
+from vidattn.models.caption_decoder_recurrence import caption_decoder_recurrence
 from vidattn.models.caption_generator import CaptionGenerator
 from vidattn.models.model_compilation import compile_from_saved_config
 from vidattn.models.model_compilation import set_jit_compile_default
@@ -28,6 +29,7 @@ from vidattn.utils.tensor_checks import assert_all
 VIDEO_INPUTS = ("every_step", "first_step")
 PENALTY_TARGETS = ("uniform", "literal")
 OUTPUT_ACTIVATIONS = (None, "tanh")
+IMPLEMENTATIONS = ("autodiff", "sequence_gradient")
 
 # Steps of the scan over the words that may run at once (see
 # `vidattn.layers.soft_attention_lstm.SCAN_UNROLL`).
@@ -131,6 +133,16 @@ class VideoCaptioner(CaptionGenerator):
         feature_metadata: dict or `None`. The features the model reads (see
             `vidattn.models.VideoClassifier`).
         seed: int or `None`. Seed of the dropout masks.
+        implementation: str. How teacher forcing's loop over the words is
+            differentiated: `"autodiff"` scans `recurrent_step()` with
+            `keras.ops.scan` and lets the backend differentiate it (each
+            weight gradient summed word by word); `"sequence_gradient"`
+            (default) runs the same computation with a hand-written
+            backward loop through the words that computes every weight
+            gradient once per batch, as one matmul over all `words * batch`
+            rows (`vidattn.models.caption_decoder_recurrence`). Both give
+            the same outputs and gradients (to float rounding). Decoding
+            (`step()`) is the same for both.
         **kwargs: Base model arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -191,6 +203,7 @@ class VideoCaptioner(CaptionGenerator):
         feature_normalization="mean_norm",
         feature_metadata=None,
         seed=None,
+        implementation="sequence_gradient",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -250,6 +263,9 @@ class VideoCaptioner(CaptionGenerator):
             VideoClassifier._check_feature_metadata(feature_metadata)
         )
         self.seed = seed
+        self.implementation = check_one_of(
+            "implementation", implementation, IMPLEMENTATIONS
+        )
         self.seed_generator = keras.random.SeedGenerator(seed)
 
         self.word_embedding = keras.layers.Embedding(
@@ -584,28 +600,15 @@ class VideoCaptioner(CaptionGenerator):
         states = self.initial_states(features, frame_mask)
         embedded = self.embed_words(caption_ids[:, :-1], dropout_masks)
         word_gates = ops.transpose(self.word_gates(embedded), (1, 0, 2))
-
-        # `keras.ops.scan` on TensorFlow stacks outputs of the carry's
-        # structure, so each step's outputs travel in the carry; its one
-        # scanned sequence may have an unknown length.
-        def scan_step(carry, step_gates):
-            new_states, expected, weights, beta = self.recurrent_step(
-                step_gates, carry[0], context, dropout_masks
+        if self.implementation == "sequence_gradient":
+            hidden, expected, weights, beta = caption_decoder_recurrence(
+                self, word_gates, context, states, dropout_masks
             )
-            carry = (new_states, expected, weights, beta)
-            return carry, carry
-
-        num_locations = ops.shape(context["locations"])[1]
-        start = (
-            states,
-            ops.zeros((batch_size, features.shape[-1]), self.compute_dtype),
-            ops.zeros((batch_size, num_locations), "float32"),
-            ops.zeros((batch_size,), "float32"),
-        )
-        _, (step_states, expected, weights, beta) = ops.scan(
-            scan_step, start, word_gates, unroll=SCAN_UNROLL
-        )
-        hidden = ops.transpose(step_states[0], (1, 0, 2))
+        else:
+            hidden, expected, weights, beta = self._scanned(
+                word_gates, states, context, dropout_masks
+            )
+        hidden = ops.transpose(hidden, (1, 0, 2))
         expected = ops.transpose(expected, (1, 0, 2))
         logits = self.output_logits(embedded, hidden, expected, dropout_masks)
         grid_size = self.feature_grid[0]
@@ -618,6 +621,35 @@ class VideoCaptioner(CaptionGenerator):
             "attention": attention,
             "beta": ops.transpose(beta, (1, 0)),
         }
+
+    def _scanned(self, word_gates, states, context, dropout_masks):
+        """Teacher forcing's loop as `keras.ops.scan` of `recurrent_step`.
+
+        Time-major in and out, as `caption_decoder_recurrence`.
+        """
+
+        # `keras.ops.scan` on TensorFlow stacks outputs of the carry's
+        # structure, so each step's outputs travel in the carry; its one
+        # scanned sequence may have an unknown length.
+        def scan_step(carry, step_gates):
+            new_states, expected, weights, beta = self.recurrent_step(
+                step_gates, carry[0], context, dropout_masks
+            )
+            carry = (new_states, expected, weights, beta)
+            return carry, carry
+
+        locations = context["locations"]
+        batch_size, num_locations = ops.shape(locations)[:2]
+        start = (
+            states,
+            ops.zeros((batch_size, locations.shape[-1]), self.compute_dtype),
+            ops.zeros((batch_size, num_locations), "float32"),
+            ops.zeros((batch_size,), "float32"),
+        )
+        _, (step_states, expected, weights, beta) = ops.scan(
+            scan_step, start, word_gates, unroll=SCAN_UNROLL
+        )
+        return step_states[0], expected, weights, beta
 
     def per_example_loss(self, caption_ids, y_pred, frame_mask=None):
         """Eq. 3.6 less the weight decay, per caption, float32 `(batch,)`."""
@@ -741,6 +773,7 @@ class VideoCaptioner(CaptionGenerator):
                 "feature_normalization": self.feature_normalization,
                 "feature_metadata": self.feature_metadata,
                 "seed": self.seed,
+                "implementation": self.implementation,
             }
         )
         return config

@@ -187,6 +187,40 @@ def _lstm_backward(hidden_grad, cell_grad, records, index):
     return gate_grads, cell_grad * forget_gate
 
 
+def _backward_loop(step, carry, accumulators, steps):
+    """Runs `carry, accumulators = step(carry, accumulators, t)` backwards.
+
+    Stacks every word's carry, as `_loop` does, but not the accumulators:
+    Keras's TensorFlow `scan` would stack them too, keeping a copy of a
+    `(batch, locations, attention_units)` sum per word.
+    """
+    buffers = keras.tree.map_structure(
+        lambda value: ops.zeros(
+            (steps,) + tuple(ops.shape(value)), value.dtype
+        ),
+        carry,
+    )
+
+    def body(index, carry, accumulators, buffers):
+        carry, accumulators = step(carry, accumulators, index)
+        position = ops.reshape(index, (1, 1))
+        buffers = keras.tree.map_structure(
+            lambda buffer, value: ops.scatter_update(
+                buffer, position, ops.expand_dims(value, 0)
+            ),
+            buffers,
+            carry,
+        )
+        return index - 1, carry, accumulators, buffers
+
+    _, carry, accumulators, buffers = ops.while_loop(
+        lambda index, *_: index >= 0,
+        body,
+        (steps - 1, carry, accumulators, buffers),
+    )
+    return carry, accumulators, buffers
+
+
 def _upstream_or_zeros(upstream, results):
     """The outputs' gradients, zeros for those that got none."""
     return [
@@ -408,7 +442,7 @@ class _AttentionRecurrence:
         ]
         hidden_gate_layers = range(len(transposed_gate) - 1)
 
-        def step(carry, index):
+        def step(carry, accumulators, index):
             hidden_grad, cell_grad = carry[:2]
             gate_grads, previous_cell_grad = _lstm_backward(
                 hidden_grad + hidden_grads[index],
@@ -437,23 +471,33 @@ class _AttentionRecurrence:
                 - ops.sum(step_weights * weights_grad, -1, keepdims=True)
             )
             step_hidden = previous_hidden[index]
-            accumulated = list(carry[2])
             if self.additive:
+                # With `a = tanh(P + q)` and `s = dlogits * score_kernel`
+                # (outer product), the pre-tanh gradient is `s * (1 - a^2)`;
+                # its sum over locations (the query's gradient) and its sum
+                # over words (the projected locations') are taken from
+                # `dlogits` and `dlogits * a^2`, which saves elementwise
+                # passes over the (batch, locations, attention_units) tensor.
                 _, attention_hidden = self._location_logits(
                     step_hidden, projected, attention
                 )
-                pre_tanh_grad = ops.cast(
-                    ops.expand_dims(logits_grad, -1)
-                    * ops.squeeze(attention[2], -1),
-                    self.dtype,
-                ) * (1.0 - attention_hidden * attention_hidden)
-                query_grad = ops.sum(pre_tanh_grad, axis=1)
+                squared = attention_hidden * attention_hidden
+                cast_logits_grad = ops.cast(logits_grad, self.dtype)
+                score_vector = ops.cast(
+                    ops.squeeze(attention[2], -1), self.dtype
+                )
+                query_grad = score_vector * (
+                    ops.sum(cast_logits_grad, -1, keepdims=True)
+                    - ops.einsum("bl,bla->ba", cast_logits_grad, squared)
+                )
                 previous_hidden_grad = previous_hidden_grad + ops.matmul(
                     query_grad, transposed_query
                 )
-                accumulated = [
-                    accumulated[0] + pre_tanh_grad,
-                    accumulated[1]
+                accumulators = [
+                    accumulators[0] + cast_logits_grad,
+                    accumulators[1]
+                    + ops.expand_dims(cast_logits_grad, -1) * squared,
+                    accumulators[2]
                     + ops.einsum(
                         "bla,bl->a",
                         ops.cast(attention_hidden, "float32"),
@@ -483,21 +527,22 @@ class _AttentionRecurrence:
                     pre_activation_grads[layer], transposed_gate[layer]
                 )
             previous_hidden_grad = previous_hidden_grad + activation_grad
-            return (
+            carry = (
                 previous_hidden_grad,
                 previous_cell_grad,
-                accumulated,
                 gate_grads,
                 attended_grad,
                 attention_record,
                 gate_logit_grad,
                 pre_activation_grads,
             )
+            return carry, accumulators
 
         batch = ops.shape(word_gates)[1]
-        accumulated = []
+        accumulators = []
         if self.additive:
-            accumulated = [
+            accumulators = [
+                ops.zeros(ops.shape(projected)[:2], self.dtype),
                 ops.zeros_like(projected),
                 ops.zeros((projected.shape[-1],), "float32"),
             ]
@@ -509,24 +554,23 @@ class _AttentionRecurrence:
         carry = (
             ops.zeros_like(hidden),
             ops.zeros_like(cell),
-            accumulated,
             ops.zeros_like(word_gates[0]),
             ops.zeros((batch, locations.shape[-1]), self.dtype),
             attention_record,
             ops.zeros((batch,), "float32"),
             [activation[0] for activation in activations],
         )
-        final, records = _loop(
-            step, carry, ops.shape(word_gates)[0], reverse=True, unroll=False
+        final, accumulators, records = _backward_loop(
+            step, carry, accumulators, ops.shape(word_gates)[0]
         )
-        hidden_grad, cell_grad, accumulated = final[:3]
+        hidden_grad, cell_grad = final[:2]
         (
             gate_grads,
             attended_grads,
             attention_records,
             gate_logit_grads,
             pre_activation_grads,
-        ) = records[3:]
+        ) = records[2:]
 
         gate_rows = _rows(gate_grads)
         lstm_inputs = expected if dropout is None else expected * dropout
@@ -543,9 +587,13 @@ class _AttentionRecurrence:
             attention_grads = [
                 ops.matmul(ops.transpose(hidden_rows), query_rows),
                 ops.sum(query_rows, axis=0),
-                ops.expand_dims(accumulated[1], -1),
+                ops.expand_dims(accumulators[2], -1),
             ]
-            projected_grads = [accumulated[0]]
+            logits_grad_sum, weighted_squares = accumulators[:2]
+            projected_grads = [
+                ops.cast(ops.squeeze(attention[2], -1), self.dtype)
+                * (ops.expand_dims(logits_grad_sum, -1) - weighted_squares)
+            ]
         else:
             attention_grads = [
                 ops.matmul(

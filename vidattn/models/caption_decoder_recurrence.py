@@ -15,14 +15,21 @@ and `video_input="first_step"`, where only the first word sees it), the
 attention runs once outside the loop and the loop is a plain LSTM.
 """
 
-import keras
 from keras import ops
 
 from vidattn.layers.soft_attention_recurrence import _group
 from vidattn.layers.soft_attention_recurrence import _loop
-from vidattn.layers.soft_attention_recurrence import _lstm_gates
 from vidattn.layers.soft_attention_recurrence import _rows
 from vidattn.layers.soft_attention_recurrence import _shifted
+from vidattn.models.lstm_recurrence import lstm_recurrence
+from vidattn.models.lstm_recurrence import lstm_step
+from vidattn.models.lstm_recurrence import lstm_step_gradient
+from vidattn.models.lstm_recurrence import reverse_loop
+from vidattn.models.lstm_recurrence import upstream_or_zeros
+
+# Steps of the autodiff scan over the words that may run at once (see
+# `vidattn.layers.soft_attention_lstm.SCAN_UNROLL`).
+SCAN_UNROLL = 10
 
 
 def caption_decoder_recurrence(
@@ -112,6 +119,39 @@ def caption_decoder_recurrence(
     )
 
 
+def scanned_caption_decoder(
+    model, word_gates, context, initial_states, dropout_masks=None
+):
+    """`caption_decoder_recurrence`'s loop, differentiated by autodiff.
+
+    `keras.ops.scan` of `model.recurrent_step` over the words (the
+    captioner's `implementation="autodiff"`); same arguments and outputs.
+    """
+
+    # `keras.ops.scan` on TensorFlow stacks outputs of the carry's
+    # structure, so each step's outputs travel in the carry; its one
+    # scanned sequence may have an unknown length.
+    def scan_step(carry, step_gates):
+        new_states, expected, weights, beta = model.recurrent_step(
+            step_gates, carry[0], context, dropout_masks
+        )
+        carry = (new_states, expected, weights, beta)
+        return carry, carry
+
+    locations = context["locations"]
+    batch_size, num_locations = ops.shape(locations)[:2]
+    start = (
+        initial_states,
+        ops.zeros((batch_size, locations.shape[-1]), model.compute_dtype),
+        ops.zeros((batch_size, num_locations), "float32"),
+        ops.zeros((batch_size,), "float32"),
+    )
+    _, (states, expected, weights, beta) = ops.scan(
+        scan_step, start, word_gates, unroll=SCAN_UNROLL
+    )
+    return states[0], expected, weights, beta
+
+
 def _fixed_context_recurrence(
     model, word_gates, context, hidden, cell, context_dropout
 ):
@@ -137,7 +177,7 @@ def _fixed_context_recurrence(
         entered = ops.ones((steps,), "float32")
     entered_gates = ops.cast(entered, word_gates.dtype)[:, None, None]
     word_gates = word_gates + entered_gates * context_gates[None]
-    (hidden_sequence,) = ops.custom_gradient(_plain_lstm)(
+    (hidden_sequence,) = ops.custom_gradient(lstm_recurrence)(
         word_gates,
         ops.cast(model.recurrent_kernel, model.compute_dtype),
         hidden,
@@ -149,131 +189,6 @@ def _fixed_context_recurrence(
         entered[:, None, None] * weights[None],
         entered[:, None] * beta[None],
     )
-
-
-def _lstm_forward(gates, cell):
-    """`(hidden, cell, gate_sigmoids, candidate)` of one LSTM step."""
-    sigmoids, candidate = _lstm_gates(gates)
-    input_gate, forget_gate, _, output_gate = ops.split(sigmoids, 4, -1)
-    cell = forget_gate * cell + input_gate * candidate
-    return output_gate * ops.tanh(cell), cell, sigmoids, candidate
-
-
-def _lstm_backward(hidden_grad, cell_grad, records, index):
-    """`(gate_grads, previous_cell_grad)` of the LSTM step at `index`.
-
-    `records` holds the stacked gate sigmoids, candidates, new cell states
-    and the cell states each step read.
-    """
-    sigmoids, candidates, cells, previous_cells = records
-    input_gate, forget_gate, _, output_gate = ops.split(sigmoids[index], 4, -1)
-    candidate = candidates[index]
-    cell_tanh = ops.tanh(cells[index])
-    cell_grad = cell_grad + hidden_grad * output_gate * (
-        1.0 - cell_tanh * cell_tanh
-    )
-    gate_grads = ops.concatenate(
-        [
-            cell_grad * candidate * input_gate * (1.0 - input_gate),
-            cell_grad
-            * previous_cells[index]
-            * forget_gate
-            * (1.0 - forget_gate),
-            cell_grad * input_gate * (1.0 - candidate * candidate),
-            hidden_grad * cell_tanh * output_gate * (1.0 - output_gate),
-        ],
-        -1,
-    )
-    return gate_grads, cell_grad * forget_gate
-
-
-def _backward_loop(step, carry, accumulators, steps):
-    """Runs `carry, accumulators = step(carry, accumulators, t)` backwards.
-
-    Stacks every word's carry, as `_loop` does, but not the accumulators:
-    Keras's TensorFlow `scan` would stack them too, keeping a copy of a
-    `(batch, locations, attention_units)` sum per word.
-    """
-    buffers = keras.tree.map_structure(
-        lambda value: ops.zeros(
-            (steps,) + tuple(ops.shape(value)), value.dtype
-        ),
-        carry,
-    )
-
-    def body(index, carry, accumulators, buffers):
-        carry, accumulators = step(carry, accumulators, index)
-        position = ops.reshape(index, (1, 1))
-        buffers = keras.tree.map_structure(
-            lambda buffer, value: ops.scatter_update(
-                buffer, position, ops.expand_dims(value, 0)
-            ),
-            buffers,
-            carry,
-        )
-        return index - 1, carry, accumulators, buffers
-
-    _, carry, accumulators, buffers = ops.while_loop(
-        lambda index, *_: index >= 0,
-        body,
-        (steps - 1, carry, accumulators, buffers),
-    )
-    return carry, accumulators, buffers
-
-
-def _upstream_or_zeros(upstream, results):
-    """The outputs' gradients, zeros for those that got none."""
-    return [
-        ops.zeros_like(result) if grad is None else grad
-        for grad, result in zip(keras.tree.flatten(upstream), results)
-    ]
-
-
-def _plain_lstm(word_gates, recurrent_kernel, hidden, cell):
-    """An LSTM over precomputed input gates; returns `h` and its gradient."""
-
-    def step(carry, index):
-        hidden, cell, _, _ = carry
-        gates = word_gates[index] + ops.matmul(hidden, recurrent_kernel)
-        return _lstm_forward(gates, cell)
-
-    zeros = ops.zeros_like(hidden)
-    carry = (hidden, cell, ops.zeros_like(word_gates[0]), zeros)
-    _, (hiddens, cells, sigmoids, candidates) = _loop(
-        step, carry, ops.shape(word_gates)[0], reverse=False, unroll=False
-    )
-    previous_hidden = _shifted(hidden, hiddens)
-    lstm_records = (sigmoids, candidates, cells, _shifted(cell, cells))
-    transposed_kernel = ops.transpose(recurrent_kernel)
-
-    def gradient(*upstream):
-        (hidden_grads,) = _upstream_or_zeros(upstream, (hiddens,))
-
-        def backward_step(carry, index):
-            hidden_grad, cell_grad, _ = carry
-            gate_grads, cell_grad = _lstm_backward(
-                hidden_grad + hidden_grads[index],
-                cell_grad,
-                lstm_records,
-                index,
-            )
-            hidden_grad = ops.matmul(gate_grads, transposed_kernel)
-            return hidden_grad, cell_grad, gate_grads
-
-        carry = (zeros, zeros, ops.zeros_like(word_gates[0]))
-        (hidden_grad, cell_grad, _), (_, _, gate_grads) = _loop(
-            backward_step,
-            carry,
-            ops.shape(word_gates)[0],
-            reverse=True,
-            unroll=False,
-        )
-        kernel_grad = ops.matmul(
-            ops.transpose(_rows(previous_hidden)), _rows(gate_grads)
-        )
-        return gate_grads, kernel_grad, hidden_grad, cell_grad
-
-    return (hiddens,), gradient
 
 
 class _AttentionRecurrence:
@@ -347,7 +262,7 @@ class _AttentionRecurrence:
                 + ops.matmul(hidden, recurrent_kernel)
                 + ops.matmul(lstm_input, context_kernel)
             )
-            hidden, cell, sigmoids, candidate = _lstm_forward(gates, cell)
+            hidden, cell, sigmoids, candidate = lstm_step(gates, cell)
             return (
                 hidden,
                 cell,
@@ -388,7 +303,7 @@ class _AttentionRecurrence:
         results = (hiddens, expected, weights, beta)
 
         def gradient(*upstream):
-            return self.backward(saved, _upstream_or_zeros(upstream, results))
+            return self.backward(saved, upstream_or_zeros(upstream, results))
 
         return results, gradient
 
@@ -444,7 +359,7 @@ class _AttentionRecurrence:
 
         def step(carry, accumulators, index):
             hidden_grad, cell_grad = carry[:2]
-            gate_grads, previous_cell_grad = _lstm_backward(
+            gate_grads, previous_cell_grad = lstm_step_gradient(
                 hidden_grad + hidden_grads[index],
                 cell_grad,
                 lstm_records,
@@ -560,7 +475,7 @@ class _AttentionRecurrence:
             ops.zeros((batch,), "float32"),
             [activation[0] for activation in activations],
         )
-        final, accumulators, records = _backward_loop(
+        final, accumulators, records = reverse_loop(
             step, carry, accumulators, ops.shape(word_gates)[0]
         )
         hidden_grad, cell_grad = final[:2]

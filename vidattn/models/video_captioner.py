@@ -12,6 +12,7 @@ from vidattn.layers.lstm_state_initializer import LSTMStateInitializer
 from vidattn.losses.doubly_stochastic_penalty import doubly_stochastic_penalty
 from vidattn.losses.training_loss import training_loss
 from vidattn.models.caption_decoder_recurrence import caption_decoder_recurrence
+from vidattn.models.caption_decoder_recurrence import scanned_caption_decoder
 from vidattn.models.caption_generator import CaptionGenerator
 from vidattn.models.model_compilation import compile_from_saved_config
 from vidattn.models.model_compilation import set_jit_compile_default
@@ -30,10 +31,6 @@ VIDEO_INPUTS = ("every_step", "first_step")
 PENALTY_TARGETS = ("uniform", "literal")
 OUTPUT_ACTIVATIONS = (None, "tanh")
 IMPLEMENTATIONS = ("autodiff", "sequence_gradient")
-
-# Steps of the scan over the words that may run at once (see
-# `vidattn.layers.soft_attention_lstm.SCAN_UNROLL`).
-SCAN_UNROLL = 10
 
 # The non-recurrent connections that dropout reaches, and the width of each.
 DROPOUT_CONNECTIONS = (
@@ -87,8 +84,9 @@ class VideoCaptioner(CaptionGenerator):
     `vidattn.models.CaptionGenerator`). One step function serves training
     and decoding: `step()` is
     `recurrent_step()` (the part the recurrence needs) followed by
-    `output_logits()`. Teacher forcing (`call`) runs `recurrent_step` over the
-    words with `keras.ops.scan` and the output layer once over all of them.
+    `output_logits()`. Teacher forcing (`call`) runs the recurrence over
+    the words (see `implementation`) and the output layer once over all of
+    them.
     The video's part of the attention is computed once per video
     (`prepare_context`), and the words' part of the gates once per caption.
 
@@ -605,8 +603,8 @@ class VideoCaptioner(CaptionGenerator):
                 self, word_gates, context, states, dropout_masks
             )
         else:
-            hidden, expected, weights, beta = self._scanned(
-                word_gates, states, context, dropout_masks
+            hidden, expected, weights, beta = scanned_caption_decoder(
+                self, word_gates, context, states, dropout_masks
             )
         hidden = ops.transpose(hidden, (1, 0, 2))
         expected = ops.transpose(expected, (1, 0, 2))
@@ -621,35 +619,6 @@ class VideoCaptioner(CaptionGenerator):
             "attention": attention,
             "beta": ops.transpose(beta, (1, 0)),
         }
-
-    def _scanned(self, word_gates, states, context, dropout_masks):
-        """Teacher forcing's loop as `keras.ops.scan` of `recurrent_step`.
-
-        Time-major in and out, as `caption_decoder_recurrence`.
-        """
-
-        # `keras.ops.scan` on TensorFlow stacks outputs of the carry's
-        # structure, so each step's outputs travel in the carry; its one
-        # scanned sequence may have an unknown length.
-        def scan_step(carry, step_gates):
-            new_states, expected, weights, beta = self.recurrent_step(
-                step_gates, carry[0], context, dropout_masks
-            )
-            carry = (new_states, expected, weights, beta)
-            return carry, carry
-
-        locations = context["locations"]
-        batch_size, num_locations = ops.shape(locations)[:2]
-        start = (
-            states,
-            ops.zeros((batch_size, locations.shape[-1]), self.compute_dtype),
-            ops.zeros((batch_size, num_locations), "float32"),
-            ops.zeros((batch_size,), "float32"),
-        )
-        _, (step_states, expected, weights, beta) = ops.scan(
-            scan_step, start, word_gates, unroll=SCAN_UNROLL
-        )
-        return step_states[0], expected, weights, beta
 
     def per_example_loss(self, caption_ids, y_pred, frame_mask=None):
         """Eq. 3.6 less the weight decay, per caption, float32 `(batch,)`."""

@@ -30,8 +30,8 @@ with other work on the machine weighs on all alike.
 
 `--compare_implementations` times float32 training steps and teacher-forced
 inference (`predict_on_batch`) of the model with the word loop
-differentiated by autodiff (`implementation="autodiff"`, the code path up
-to commit d04dc87) and with the hand-written backward pass
+differentiated by autodiff (`implementation="autodiff"`, the default and
+the code path up to commit d04dc87) and with the hand-written backward pass
 (`implementation="sequence_gradient"`), in alternating rounds in one
 process, with the float32 matmul peak measured between rounds, and prints
 the median of the rounds' ratios.
@@ -146,7 +146,7 @@ def make_model(
     args,
     model_class=vidattn.models.VideoCaptioner,
     policy="float32",
-    implementation="sequence_gradient",
+    implementation="autodiff",
     **compile_args,
 ):
     keras.mixed_precision.set_global_policy(policy)

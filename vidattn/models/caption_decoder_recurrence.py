@@ -164,7 +164,7 @@ def _fixed_context_recurrence(
     """
     expected, weights, beta = model.attention_layer.attend(context, hidden)
     dropped = (
-        expected if context_dropout is None else expected * (context_dropout)
+        expected if context_dropout is None else expected * context_dropout
     )
     context_gates = ops.matmul(
         dropped, ops.cast(model.context_kernel, model.compute_dtype)

@@ -510,10 +510,13 @@ class _AttentionRecurrence:
                 * (ops.expand_dims(logits_grad_sum, -1) - weighted_squares)
             ]
         else:
+            # The number of locations may be unknown in a graph, where
+            # merging the axes by a reshape to rows cannot be written.
             attention_grads = [
-                ops.matmul(
-                    ops.transpose(ops.cast(hidden_rows, "float32")),
-                    _rows(attention_records),
+                ops.einsum(
+                    "tbu,tbl->ul",
+                    ops.cast(previous_hidden, "float32"),
+                    attention_records,
                 )
             ]
             projected_grads = []

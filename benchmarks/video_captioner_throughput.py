@@ -11,6 +11,7 @@ matmul GFLOP/s measured in the same run, on the same number of threads.
     python benchmarks/video_captioner_throughput.py --units 4096
     python benchmarks/video_captioner_throughput.py --threads 2
     python benchmarks/video_captioner_throughput.py --compare
+    python benchmarks/video_captioner_throughput.py --compare_implementations
 
 `--threads 1` (the default) runs TensorFlow on one thread, the figure to
 compare per thread with other implementations. The models are the same code
@@ -26,6 +27,14 @@ differentiate the loop of `keras.ops.scan` on TensorFlow, which has no
 bound), and against the model under `mixed_bfloat16`. The models live in
 one process and are timed in alternating rounds, so that a load shared
 with other work on the machine weighs on all alike.
+
+`--compare_implementations` times float32 training steps and teacher-forced
+inference (`predict_on_batch`) of the model with the word loop
+differentiated by autodiff (`implementation="autodiff"`, the default and
+the code path up to commit d04dc87) and with the hand-written backward pass
+(`implementation="sequence_gradient"`), in alternating rounds in one
+process, with the float32 matmul peak measured between rounds, and prints
+the median of the rounds' ratios.
 """
 
 import argparse
@@ -137,6 +146,7 @@ def make_model(
     args,
     model_class=vidattn.models.VideoCaptioner,
     policy="float32",
+    implementation="autodiff",
     **compile_args,
 ):
     keras.mixed_precision.set_global_policy(policy)
@@ -147,6 +157,7 @@ def make_model(
         embedding_dim=args.embedding,
         attention=args.attention,
         attention_units=args.attention_units,
+        implementation=implementation,
     )
     model.compile(**compile_args)
     keras.mixed_precision.set_global_policy("float32")
@@ -167,7 +178,7 @@ def compare(args):
     """Alternating rounds of training steps of the variants."""
     inputs = make_inputs(args)
     models = {
-        "scan (the model)": make_model(args),
+        "scan (the model)": make_model(args, implementation="autodiff"),
         "unrolled": make_model(args, UnrolledCaptioner),
         "unrolled + jit_compile": make_model(
             args, UnrolledCaptioner, jit_compile=True
@@ -200,6 +211,75 @@ def compare(args):
         )
 
 
+IMPLEMENTATIONS = ("autodiff", "sequence_gradient")
+
+
+def compare_implementations(args):
+    """Alternating rounds of both implementations, training and inference.
+
+    Prints every round's captions/s, the medians, the median of the rounds'
+    ratios to `"autodiff"` (neighbouring measurements share the machine's
+    load), the achieved share of the matmul peak measured between rounds
+    (the best of the run), and one summary line.
+    """
+    inputs = make_inputs(args)
+    steps = {}
+    for implementation in IMPLEMENTATIONS:
+        model = make_model(args, implementation=implementation)
+        steps[(implementation, "train")] = lambda model=model: (
+            model.train_on_batch(inputs)
+        )
+        steps[(implementation, "infer")] = lambda model=model: (
+            model.predict_on_batch(inputs)
+        )
+    for step in steps.values():
+        step()  # trace
+    seconds = {key: [] for key in steps}
+    peaks = []
+    for _ in range(args.rounds):
+        peaks.append(matmul_gflops())
+        for key, step in steps.items():
+            seconds[key].append(timed(step, args.steps))
+    peak = max(peaks)
+    print(
+        f"video_captioner d={args.units} n={args.embedding} {args.attention} "
+        f"N={args.frames} {args.grid}x{args.grid}x{args.channels} "
+        f"V={args.vocabulary} words={args.words} B={args.batch} "
+        f"threads={args.threads} backend={keras.backend.backend()} float32; "
+        f"matmul peak {peak:.0f} GFLOP/s "
+        f"(rounds: {' '.join(f'{p:.0f}' for p in peaks)})",
+        flush=True,
+    )
+    ratios = {}
+    # Teacher forcing feeds the start token and the words: words + 1 steps.
+    flops = forward_flops(args, args.words + 1)
+    for (implementation, mode), values in seconds.items():
+        median = float(np.median(values))
+        gflops = (3 if mode == "train" else 1) * flops / median / 1e9
+        ratios[(implementation, mode)] = float(
+            np.median(np.array(seconds[("autodiff", mode)]) / np.array(values))
+        )
+        rounds = " ".join(f"{args.batch / value:.2f}" for value in values)
+        print(
+            f"{implementation} {mode}: {args.batch / median:.2f} captions/s "
+            f"({gflops:.1f} GFLOP/s, {100 * gflops / peak:.0f}% of peak; "
+            f"{ratios[(implementation, mode)]:.2f}x autodiff; rounds: "
+            f"{rounds})",
+            flush=True,
+        )
+    train_gflops = (
+        3 * flops / float(np.median(seconds[("sequence_gradient", "train")]))
+    ) / 1e9
+    print(
+        f"summary: sequence_gradient / autodiff: train "
+        f"{ratios[('sequence_gradient', 'train')]:.2f}x, inference "
+        f"{ratios[('sequence_gradient', 'infer')]:.2f}x; sequence_gradient "
+        f"training at {100 * train_gflops / peak:.0f}% of the matmul peak "
+        f"({peak:.0f} GFLOP/s)",
+        flush=True,
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch", type=int, default=32)
@@ -217,11 +297,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--compare", action="store_true")
+    parser.add_argument("--compare_implementations", action="store_true")
     args = parser.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     if args.compare:
         compare(args)
+        return
+    if args.compare_implementations:
+        compare_implementations(args)
         return
 
     inputs = make_inputs(args)

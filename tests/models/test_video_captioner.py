@@ -315,11 +315,13 @@ def test_bad_inputs_are_clear_errors():
     reason="a traced JAX step has no in-graph assertion: the frame check "
     "runs on eager calls only there",
 )
-def test_fit_on_a_video_without_frames_fails_in_the_graph():
+@pytest.mark.parametrize("implementation", ["autodiff", "sequence_gradient"])
+def test_fit_on_a_video_without_frames_fails_in_the_graph(implementation):
+    # In the graph the number of locations is unknown after the check.
     x = make_inputs(9, frame_mask=True)
     no_frames = FRAME_MASK.copy()
     no_frames[2] = False
-    model = make_model()
+    model = make_model(implementation=implementation)
     model.compile()
     with pytest.raises(Exception, match="at least one valid frame"):
         model.fit(dict(x, frame_mask=no_frames), epochs=1, verbose=0)

@@ -16,6 +16,12 @@ told about every variable that the function reads.
 import keras
 from keras import ops
 
+from vidattn.utils.recurrence_loops import lstm_gate_activations
+from vidattn.utils.recurrence_loops import previous_steps
+from vidattn.utils.recurrence_loops import split_groups
+from vidattn.utils.recurrence_loops import stacked_loop
+from vidattn.utils.recurrence_loops import time_batch_rows
+
 
 def soft_attention_recurrence(
     cell, sequences, initial_states, mask=None, dropout_masks=None, unroll=False
@@ -76,7 +82,7 @@ def soft_attention_recurrence(
     flat = [tensor for group in arguments.values() for tensor in group]
     lengths = [len(group) for group in arguments.values()]
     outputs = ops.custom_gradient(
-        lambda *tensors: recurrence.forward(_group(tensors, lengths))
+        lambda *tensors: recurrence.forward(split_groups(tensors, lengths))
     )(*flat)
     hidden, weights, *final_states = outputs
     return (
@@ -84,60 +90,6 @@ def soft_attention_recurrence(
         ops.transpose(weights, (1, 0, 2)),
         list(final_states),
     )
-
-
-def _group(tensors, lengths):
-    groups, start = [], 0
-    for length in lengths:
-        groups.append(list(tensors[start : start + length]))
-        start += length
-    return groups
-
-
-def _shifted(initial, sequence):
-    """`[initial, sequence[0], ..., sequence[-2]]`: each step's previous."""
-    return ops.concatenate([ops.expand_dims(initial, 0), sequence[:-1]], 0)
-
-
-def _rows(tensor):
-    """Merges the frame and batch axes: one row per (frame, example)."""
-    return ops.reshape(tensor, (-1,) + tuple(tensor.shape[2:]))
-
-
-def _loop(step, carry, steps, reverse, unroll):
-    """Runs `carry = step(carry, t)` over the frames; stacks every carry.
-
-    Keras's TensorFlow `scan` stacks outputs of the carry's structure, so
-    what each step records for later travels in the carry.
-    """
-    if unroll:
-        order = range(steps - 1, -1, -1) if reverse else range(steps)
-        carries = [None] * steps
-        for index in order:
-            carry = step(carry, index)
-            carries[index] = carry
-        stacked = keras.tree.map_structure(
-            lambda *values: ops.stack(values, 0), *carries
-        )
-        return carry, stacked
-
-    def scan_step(carry, index):
-        carry = step(carry, index)
-        return carry, carry
-
-    indices = ops.arange(steps, dtype="int32")
-    return ops.scan(scan_step, carry, indices, reverse=reverse)
-
-
-def _lstm_gates(gates):
-    """`(sigmoids, candidate)`: all four gates' sigmoids, the tanh of `g`.
-
-    The sigmoids of all four gates in one op, rather than of three slices
-    concatenated, are what the backward pass keeps: one tensor per layer
-    and step without a copy (the candidate's sigmoid is not used).
-    """
-    units = gates.shape[-1] // 4
-    return ops.sigmoid(gates), ops.tanh(gates[:, 2 * units : 3 * units])
 
 
 class _Recurrence:
@@ -218,7 +170,7 @@ class _Recurrence:
                     )
                     + biases[k]
                 )
-                gate_sigmoids, g = _lstm_gates(gates)
+                gate_sigmoids, g = lstm_gate_activations(gates)
                 i, f, _, o = ops.split(gate_sigmoids, 4, -1)
                 cell_state = f * states[2 * k + 1] + i * g
                 layer_input = o * ops.tanh(cell_state)
@@ -259,7 +211,7 @@ class _Recurrence:
             [zeros, ops.zeros((batch, locations), "float32")],
             records,
         )
-        final, (states_seq, outputs_seq, records_seq) = _loop(
+        final, (states_seq, outputs_seq, records_seq) = stacked_loop(
             step, carry, steps, reverse=False, unroll=self.unroll
         )
         saved = {
@@ -315,7 +267,7 @@ class _Recurrence:
         candidates = saved["candidates"]
         new_states = saved["new_states"]
         previous = [
-            _shifted(initial, sequence)
+            previous_steps(initial, sequence)
             for initial, sequence in zip(
                 saved["initial_states"], saved["states"]
             )
@@ -444,7 +396,7 @@ class _Recurrence:
             [ops.zeros_like(final_grads[0]), ops.zeros((batch, locations))],
             records,
         )
-        final, (_, _, records_seq) = _loop(
+        final, (_, _, records_seq) = stacked_loop(
             step, carry, saved["steps"], reverse=True, unroll=self.unroll
         )
         initial_grads = final[0]
@@ -458,18 +410,20 @@ class _Recurrence:
                 layer_inputs = new_states[2 * (k - 1)]
             if dropout is not None:
                 layer_inputs = layer_inputs * dropout[k]
-            rows = _rows(ops.concatenate([layer_inputs, previous[2 * k]], -1))
-            gate_rows = _rows(gate_grads_seq[k])
+            rows = time_batch_rows(
+                ops.concatenate([layer_inputs, previous[2 * k]], -1)
+            )
+            gate_rows = time_batch_rows(gate_grads_seq[k])
             kernel_grads.append(ops.matmul(ops.transpose(rows), gate_rows))
             bias_grads.append(ops.sum(gate_rows, axis=0))
 
         weights_seq = ops.cast(saved["weights"], self.dtype)
         frames_grad = ops.einsum("tbl,tbd->tbld", weights_seq, attended_grads)
-        top_rows = _rows(previous[-2])
+        top_rows = time_batch_rows(previous[-2])
         if self.additive:
             pre_tanh_grads = records_seq[3]
             score_kernel_grad = final[2][4]
-            query_rows = _rows(records_seq[5])
+            query_rows = time_batch_rows(records_seq[5])
             location_rows = ops.reshape(
                 pre_tanh_grads, (-1, pre_tanh_grads.shape[-1])
             )
@@ -487,7 +441,7 @@ class _Recurrence:
             attention_grads = [
                 ops.matmul(
                     ops.transpose(ops.cast(top_rows, "float32")),
-                    _rows(logits_grads),
+                    time_batch_rows(logits_grads),
                 )
             ]
 

@@ -17,15 +17,15 @@ attention runs once outside the loop and the loop is a plain LSTM.
 
 from keras import ops
 
-from vidattn.layers.soft_attention_recurrence import _group
-from vidattn.layers.soft_attention_recurrence import _loop
-from vidattn.layers.soft_attention_recurrence import _rows
-from vidattn.layers.soft_attention_recurrence import _shifted
 from vidattn.models.lstm_recurrence import lstm_recurrence
 from vidattn.models.lstm_recurrence import lstm_step
 from vidattn.models.lstm_recurrence import lstm_step_gradient
 from vidattn.models.lstm_recurrence import reverse_loop
 from vidattn.models.lstm_recurrence import upstream_or_zeros
+from vidattn.utils.recurrence_loops import previous_steps
+from vidattn.utils.recurrence_loops import split_groups
+from vidattn.utils.recurrence_loops import stacked_loop
+from vidattn.utils.recurrence_loops import time_batch_rows
 
 # Steps of the autodiff scan over the words that may run at once (see
 # `vidattn.layers.soft_attention_lstm.SCAN_UNROLL`).
@@ -114,7 +114,7 @@ def caption_decoder_recurrence(
     lengths = [len(group) for group in arguments.values()]
     return tuple(
         ops.custom_gradient(
-            lambda *tensors: recurrence.forward(_group(tensors, lengths))
+            lambda *tensors: recurrence.forward(split_groups(tensors, lengths))
         )(*flat)
     )
 
@@ -288,7 +288,7 @@ class _AttentionRecurrence:
             ops.zeros_like(hidden),
             [ops.zeros_like(activation) for activation in probe],
         )
-        _, records = _loop(
+        _, records = stacked_loop(
             step, carry, ops.shape(word_gates)[0], reverse=False, unroll=False
         )
         hiddens, cells, expected, weights, beta = records[:5]
@@ -297,8 +297,8 @@ class _AttentionRecurrence:
             "records": records,
             "projected": projected,
             "dropout": dropout,
-            "previous_hidden": _shifted(hidden, hiddens),
-            "previous_cell": _shifted(cell, cells),
+            "previous_hidden": previous_steps(hidden, hiddens),
+            "previous_cell": previous_steps(cell, cells),
         }
         results = (hiddens, expected, weights, beta)
 
@@ -487,18 +487,20 @@ class _AttentionRecurrence:
             pre_activation_grads,
         ) = records[2:]
 
-        gate_rows = _rows(gate_grads)
+        gate_rows = time_batch_rows(gate_grads)
         lstm_inputs = expected if dropout is None else expected * dropout
         kernel_grads = [
-            ops.matmul(ops.transpose(_rows(previous_hidden)), gate_rows),
-            ops.matmul(ops.transpose(_rows(lstm_inputs)), gate_rows),
+            ops.matmul(
+                ops.transpose(time_batch_rows(previous_hidden)), gate_rows
+            ),
+            ops.matmul(ops.transpose(time_batch_rows(lstm_inputs)), gate_rows),
         ]
         locations_grad = ops.einsum(
             "tbl,tbd->bld", ops.cast(weights, self.dtype), attended_grads
         )
-        hidden_rows = _rows(previous_hidden)
+        hidden_rows = time_batch_rows(previous_hidden)
         if self.additive:
-            query_rows = _rows(attention_records)
+            query_rows = time_batch_rows(attention_records)
             attention_grads = [
                 ops.matmul(ops.transpose(hidden_rows), query_rows),
                 ops.sum(query_rows, axis=0),
@@ -528,8 +530,8 @@ class _AttentionRecurrence:
         ]
         gate_weight_grads = []
         for inputs, grads in zip(gate_inputs, gate_grads_by_layer):
-            rows = _rows(grads)
-            inputs = ops.cast(_rows(inputs), rows.dtype)
+            rows = time_batch_rows(grads)
+            inputs = ops.cast(time_batch_rows(inputs), rows.dtype)
             gate_weight_grads += [
                 ops.matmul(ops.transpose(inputs), rows),
                 ops.sum(rows, axis=0),

@@ -9,15 +9,15 @@ each step's records but not its running sums.
 import keras
 from keras import ops
 
-from vidattn.layers.soft_attention_recurrence import _loop
-from vidattn.layers.soft_attention_recurrence import _lstm_gates
-from vidattn.layers.soft_attention_recurrence import _rows
-from vidattn.layers.soft_attention_recurrence import _shifted
+from vidattn.utils.recurrence_loops import lstm_gate_activations
+from vidattn.utils.recurrence_loops import previous_steps
+from vidattn.utils.recurrence_loops import stacked_loop
+from vidattn.utils.recurrence_loops import time_batch_rows
 
 
 def lstm_step(gates, cell):
     """`(hidden, cell, gate_sigmoids, candidate)` of one LSTM step."""
-    sigmoids, candidate = _lstm_gates(gates)
+    sigmoids, candidate = lstm_gate_activations(gates)
     input_gate, forget_gate, _, output_gate = ops.split(sigmoids, 4, -1)
     cell = forget_gate * cell + input_gate * candidate
     return output_gate * ops.tanh(cell), cell, sigmoids, candidate
@@ -54,7 +54,7 @@ def lstm_step_gradient(hidden_grad, cell_grad, records, index):
 def reverse_loop(step, carry, accumulators, steps):
     """Runs `carry, accumulators = step(carry, accumulators, t)` backwards.
 
-    Stacks every word's carry, as `_loop` does, but not the accumulators:
+    Stacks every word's carry, as `stacked_loop` does, but not the accumulators:
     Keras's TensorFlow `scan` would stack them too, keeping a copy of a
     `(batch, locations, attention_units)` sum per word.
     """
@@ -133,11 +133,11 @@ def lstm_recurrence(word_gates, recurrent_kernel, hidden, cell):
 
     zeros = ops.zeros_like(hidden)
     carry = (hidden, cell, ops.zeros_like(word_gates[0]), zeros)
-    _, (hiddens, cells, sigmoids, candidates) = _loop(
+    _, (hiddens, cells, sigmoids, candidates) = stacked_loop(
         step, carry, ops.shape(word_gates)[0], reverse=False, unroll=False
     )
-    previous_hidden = _shifted(hidden, hiddens)
-    lstm_records = (sigmoids, candidates, cells, _shifted(cell, cells))
+    previous_hidden = previous_steps(hidden, hiddens)
+    lstm_records = (sigmoids, candidates, cells, previous_steps(cell, cells))
     transposed_kernel = ops.transpose(recurrent_kernel)
 
     def gradient(*upstream):
@@ -155,7 +155,7 @@ def lstm_recurrence(word_gates, recurrent_kernel, hidden, cell):
             return hidden_grad, cell_grad, gate_grads
 
         carry = (zeros, zeros, ops.zeros_like(word_gates[0]))
-        (hidden_grad, cell_grad, _), (_, _, gate_grads) = _loop(
+        (hidden_grad, cell_grad, _), (_, _, gate_grads) = stacked_loop(
             backward_step,
             carry,
             ops.shape(word_gates)[0],
@@ -163,7 +163,8 @@ def lstm_recurrence(word_gates, recurrent_kernel, hidden, cell):
             unroll=False,
         )
         kernel_grad = ops.matmul(
-            ops.transpose(_rows(previous_hidden)), _rows(gate_grads)
+            ops.transpose(time_batch_rows(previous_hidden)),
+            time_batch_rows(gate_grads),
         )
         return gate_grads, kernel_grad, hidden_grad, cell_grad
 

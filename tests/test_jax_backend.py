@@ -26,14 +26,10 @@ JAX_TESTS = {
     "tests/layers/test_lstm_state_initializer.py": [],
     "tests/layers/test_soft_attention_lstm_cell.py": [],
     "tests/layers/test_soft_attention_lstm.py": [
-        "test_layer[linear-False-sequence_gradient]",
         "test_layer[additive-True-sequence_gradient]",
-        "test_matches_numpy_reference[linear-1-False-sequence_gradient]",
         "test_matches_numpy_reference[linear-3-True-sequence_gradient]",
         "test_matches_numpy_reference[additive-1-True-sequence_gradient]",
-        "test_matches_numpy_reference[additive-3-False-sequence_gradient]",
         "test_masked_steps_keep_the_states_and_repeat_the_outputs[False-sequence_gradient]",
-        "test_masked_steps_keep_the_states_and_repeat_the_outputs[True-sequence_gradient]",
         "test_attention_is_float32_and_sums_to_one_under_mixed_precision",
         "test_dropout_masks_non_recurrent_connections_only_in_training",
         "test_unroll_needs_a_fixed_number_of_frames",
@@ -63,7 +59,6 @@ JAX_TESTS = {
     ],
     "tests/models/test_saved_model_compatibility.py": [
         "test_a_model_saved_by_an_earlier_version_loads_and_agrees[action_recognizer_linear]",
-        "test_a_model_saved_by_an_earlier_version_loads_and_agrees[action_recognizer_additive]",
     ],
     "tests/models/test_video_classifier.py": [
         "test_class_names_and_feature_metadata_travel_in_the_keras_file[attention]",
@@ -84,9 +79,7 @@ JAX_TESTS = {
     "tests/models/test_video_captioner.py": [
         "test_teacher_forcing_and_loss_match_numpy_reference[linear-True]",
         "test_teacher_forcing_and_loss_match_numpy_reference[additive-True]",
-        "test_teacher_forcing_and_loss_match_numpy_reference[average_pool-True]",
         "test_teacher_forcing_and_loss_match_numpy_reference[first_step-True]",
-        "test_teacher_forcing_and_loss_match_numpy_reference[linear_tanh_literal-True]",
         "test_step_by_step_decoding_equals_teacher_forcing",
         "test_mixed_precision_keeps_softmaxes_logits_and_loss_float32",
         "test_a_tokenizer_travels_with_the_model",
@@ -94,7 +87,6 @@ JAX_TESTS = {
     ],
     "tests/models/test_video_captioner_generation.py": [
         "test_generated_sentences_are_what_teacher_forcing_scores[additive-3]",
-        "test_a_model_file_alone_turns_features_into_words",
     ],
 }
 
@@ -217,7 +209,7 @@ def test_layer_and_model_tests_pass_under_jax():
             "--durations=0",
             *JAX_TESTS,
         ],
-        timeout=1200,
+        timeout=2400,
     )
     assert process.returncode == 0, process.stdout[-6000:]
     assert " passed" in process.stdout.splitlines()[-1]

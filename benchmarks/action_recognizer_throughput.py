@@ -317,8 +317,8 @@ def compare_implementations(args, flops):
         )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_model_arguments(parser):
+    """Adds the model's sizes and the steps per timing to `parser`."""
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--grid", type=int, default=7)
@@ -328,6 +328,11 @@ def main():
     parser.add_argument("--classes", type=int, default=11)
     parser.add_argument("--attention", default="linear")
     parser.add_argument("--steps", type=int, default=5)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_model_arguments(parser)
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--compare_rnn_path", action="store_true")
     parser.add_argument("--rounds", type=int, default=5)

@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 import numpy as np
+from action_recognizer_throughput import add_model_arguments
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -74,15 +75,7 @@ def ask_round(process):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--grid", type=int, default=7)
-    parser.add_argument("--channels", type=int, default=1024)
-    parser.add_argument("--units", type=int, default=512)
-    parser.add_argument("--layers", type=int, default=3)
-    parser.add_argument("--classes", type=int, default=11)
-    parser.add_argument("--attention", default="linear")
-    parser.add_argument("--steps", type=int, default=5)
+    add_model_arguments(parser)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--policy", default="float32")
     parser.add_argument("--implementation", default="sequence_gradient")

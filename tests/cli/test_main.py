@@ -124,3 +124,18 @@ def test_a_backend_that_keras_did_not_load_is_a_clear_error():
     with pytest.raises(ValueError, match="not in a flagfile") as error:
         main.check_backend("jax")
     assert "Received: Keras loaded tensorflow" in str(error.value)
+
+
+def test_a_backend_that_is_not_installed_says_how_to_install_it(monkeypatch):
+    real_find_spec = main.importlib.util.find_spec
+    monkeypatch.setattr(
+        main.importlib.util,
+        "find_spec",
+        lambda name: None if name == "jax" else real_find_spec(name),
+    )
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    main.choose_backend(["--backend=jax"])
+    assert "KERAS_BACKEND" not in main.os.environ
+    with pytest.raises(ValueError, match="pip install 'jax") as error:
+        main.check_backend("jax")
+    assert "Received: it is not installed" in str(error.value)

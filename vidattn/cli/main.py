@@ -15,6 +15,7 @@ keeps its traceback.
 """
 
 import importlib
+import importlib.util
 import logging
 import os
 import re
@@ -125,7 +126,9 @@ def choose_backend(arguments):
     for absl to refuse with the command's usage.
     """
     backend = backend_from_arguments(arguments)
-    if backend in BACKENDS:
+    # A backend that is not installed is left to `check_backend`, which
+    # says how to install it, rather than failing inside Keras's import.
+    if backend in BACKENDS and importlib.util.find_spec(backend) is not None:
         os.environ["KERAS_BACKEND"] = backend
 
 
@@ -141,6 +144,13 @@ def check_backend(backend):
     """
     import keras
 
+    if backend is not None and importlib.util.find_spec(backend) is None:
+        raise ValueError(
+            f"Expected the {backend} package for --backend={backend}. "
+            f"Received: it is not installed. Install it (for JAX: pip "
+            f"install 'jax[cpu]==0.4.30', or jax with CUDA for a GPU), or "
+            "leave --backend out to train on TensorFlow."
+        )
     if backend is not None and keras.backend.backend() != backend:
         raise ValueError(
             f"Expected Keras to run on the {backend} backend (--backend="

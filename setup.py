@@ -63,6 +63,9 @@ EXTRAS_REQUIRE = {
         # beside TensorFlow 2.16.2 and numpy 1.26 (it keeps ml-dtypes 0.3).
         "jax[cpu]==0.4.30",
         "jaxlib==0.4.30",
+        # The export tests build TF Serving's PredictRequest protos
+        # (vidattn.export); 2.16.1 is the release made for TensorFlow 2.16.
+        "tensorflow-serving-api==2.16.1",
         # The linter CI runs (settings in pyproject.toml).
         "ruff==0.17.6",
     ],

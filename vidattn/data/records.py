@@ -5,19 +5,27 @@ describes (`RECORD_FIELDS`). `encode_video` validates a video's features,
 labels, captions and metadata and serializes it; `decode_video` reads a
 record back into NumPy values, eagerly; `parse_video_tensors` parses it with
 TensorFlow ops inside a `tf.data` pipeline. Every error names the video (or
-the record's source), what was expected and what was received.
+the record's source), what was expected and what was received; the checks
+of the fields are in `vidattn.data.record_checks`.
 """
 
-import math
 import re
 
 import numpy as np
 import tensorflow as tf
 
+from vidattn.data.record_checks import NON_FINITE_REMEDY
+from vidattn.data.record_checks import check_captions
+from vidattn.data.record_checks import check_features
+from vidattn.data.record_checks import check_fps
+from vidattn.data.record_checks import check_labels
+from vidattn.data.record_checks import check_name
+from vidattn.data.record_checks import check_padding_frames
+from vidattn.data.record_checks import check_storage_dtype
+from vidattn.data.record_checks import non_finite_values
 from vidattn.data.schema import SCHEMA_VERSION
 from vidattn.data.schema import STORAGE_DTYPES
 from vidattn.data.schema import SUPPORTED_SCHEMA_VERSIONS
-from vidattn.utils.arguments import check_one_of
 
 _SCALAR_CONTEXT = {
     "schema_version": tf.int64,
@@ -39,249 +47,6 @@ _SCALAR_CONTEXT = {
 _OPTIONAL_CONTEXT = {"partial": (tf.int64, 0), "padding_frames": (tf.int64, 0)}
 _LIST_CONTEXT = {"labels": tf.int64, "captions": tf.string}
 _FEATURE_LIST = "features"
-_NON_FINITE_REMEDY = (
-    "A record written by vidattn cannot hold them (ShardWriter refuses "
-    "them): the record was written by other code, or its features were "
-    "damaged before its checksum was taken. Rewrite this video."
-)
-
-
-def _check_dtype(dtype):
-    check_one_of("dtype", dtype, STORAGE_DTYPES)
-    return np.dtype(dtype).newbyteorder("<")
-
-
-def _check_name(value, name, video_id):
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(
-            f"Video {video_id!r}: expected `{name}` to be a non-empty "
-            f"string. Received: {name}={value!r}"
-        )
-
-
-def _check_fps(value, name, video_id):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(
-            f"Video {video_id!r}: expected `{name}` to be a finite number "
-            f">= 0 (0 meaning unknown or irregular). "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def check_padding_frames(video_id, padding_frames, num_frames):
-    """Validates a record's count of trailing black padding frames.
-
-    Args:
-        video_id: str. Named in error messages.
-        padding_frames: int. Black frames at the end of the stored frames.
-        num_frames: int. Stored frames, padding included.
-
-    Returns:
-        `padding_frames` as an int.
-
-    Raises:
-        ValueError: unless `padding_frames` is an int in
-            `[0, num_frames)`: a video of padding alone holds nothing to
-            describe.
-    """
-    if (
-        isinstance(padding_frames, bool)
-        or not isinstance(padding_frames, (int, np.integer))
-        or not 0 <= padding_frames < num_frames
-    ):
-        raise ValueError(
-            f"Video {video_id!r}: expected `padding_frames` to be an integer "
-            f"in [0, {num_frames}), fewer than its {num_frames} stored frames "
-            "(at least one real frame). Received: "
-            f"padding_frames={padding_frames!r}. Count only the black "
-            "frames at the end; a video without a real frame cannot be "
-            "stored."
-        )
-    return int(padding_frames)
-
-
-def _non_finite_values(features):
-    """Describes the NaN and infinite values of a `(frames, K, K, D)` array.
-
-    Returns:
-        None when every value is finite; else "expected finite feature
-        values. Received: <value> at frame f, location (i, j), channel c
-        (<n> non-finite values in all)".
-    """
-    finite = np.isfinite(features)
-    if finite.all():
-        return None
-    bad = np.argwhere(~finite)[0]
-    return (
-        f"expected finite feature values. Received: {features[tuple(bad)]} "
-        f"at frame {bad[0]}, location ({bad[1]}, {bad[2]}), channel "
-        f"{bad[3]} ({int((~finite).sum())} non-finite values in all)"
-    )
-
-
-def check_labels(video_id, labels, num_classes, multi_label):
-    """Validates labels and returns them as sorted unique class indices.
-
-    Args:
-        video_id: str. Named in error messages.
-        labels: int, sequence of ints, boolean array, or None. Class
-            indices; a multi-label video may also pass a boolean multi-hot
-            vector of length `num_classes` (an integer 0/1 vector would be
-            ambiguous with a list of indices, so it is read as indices).
-        num_classes: int. Number of classes; 0 for unlabelled data.
-        multi_label: bool. Whether several labels are allowed.
-
-    Returns:
-        A list of ints, ascending and unique.
-
-    Raises:
-        ValueError: if a label is out of range, repeated, not an integer,
-            or the count does not fit the label mode.
-    """
-    if labels is None:
-        labels = []
-    elif isinstance(labels, (int, np.integer)) and not isinstance(labels, bool):
-        labels = [labels]
-    else:
-        labels = np.asarray(labels)
-        if labels.dtype == bool:
-            if labels.shape != (num_classes,) or not multi_label:
-                raise ValueError(
-                    f"Video {video_id!r}: expected a boolean multi-hot label "
-                    f"vector of shape ({num_classes},) in a multi-label "
-                    f"dataset. Received: shape {labels.shape}, "
-                    f"multi_label={multi_label}"
-                )
-            labels = np.flatnonzero(labels)
-        labels = labels.reshape(-1).tolist()
-    for label in labels:
-        if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
-            raise ValueError(
-                f"Video {video_id!r}: expected integer class indices as "
-                f"labels. Received: labels={labels!r}"
-            )
-    if num_classes == 0:
-        if labels:
-            raise ValueError(
-                f"Video {video_id!r}: expected no labels, since the dataset "
-                f"has no classes (num_classes=0). Received: labels={labels}"
-            )
-        return []
-    for label in labels:
-        if not 0 <= label < num_classes:
-            raise ValueError(
-                f"Video {video_id!r}: expected class indices in "
-                f"[0, {num_classes}). Received: label {label} "
-                f"(labels={labels})"
-            )
-    if len(set(labels)) != len(labels):
-        raise ValueError(
-            f"Video {video_id!r}: expected each class at most once. "
-            f"Received: labels={labels}"
-        )
-    if not multi_label and len(labels) != 1:
-        raise ValueError(
-            f"Video {video_id!r}: expected exactly one label in a "
-            f"single-label dataset. Received: labels={labels}"
-        )
-    return sorted(int(label) for label in labels)
-
-
-def check_captions(video_id, captions):
-    """Validates captions and returns them as a list of str.
-
-    Args:
-        video_id: str. Named in error messages.
-        captions: sequence of str, or None.
-
-    Returns:
-        A list of str.
-
-    Raises:
-        ValueError: if `captions` is a single string, or one caption is not
-            a string or is empty or blank.
-    """
-    if captions is None:
-        return []
-    if isinstance(captions, (str, bytes)):
-        raise ValueError(
-            f"Video {video_id!r}: expected `captions` to be a list of "
-            f"strings; received a single string {captions!r}. Wrap it in a "
-            "list."
-        )
-    captions = list(captions)
-    for i, caption in enumerate(captions):
-        if isinstance(caption, bytes):
-            caption = caption.decode("utf-8")
-            captions[i] = caption
-        if not isinstance(caption, str):
-            raise ValueError(
-                f"Video {video_id!r}: expected caption {i} to be a string. "
-                f"Received: {caption!r}"
-            )
-        if not caption.strip():
-            raise ValueError(
-                f"Video {video_id!r}: expected non-empty captions. "
-                f"Received: caption {i} = {caption!r}"
-            )
-    return captions
-
-
-def check_features(video_id, features, dtype="float16"):
-    """Validates a video's feature cubes and converts them to storage dtype.
-
-    Args:
-        video_id: str. Named in error messages.
-        features: array-like of shape `(frames, K, K, D)`, real numbers.
-        dtype: str. Storage dtype, `"float16"` or `"float32"`.
-
-    Returns:
-        A C-contiguous little-endian NumPy array of shape `(frames, K, K, D)`
-        in the storage dtype.
-
-    Raises:
-        ValueError: if the rank or shape is wrong, there are no frames, a
-            value is NaN or infinite, or a value overflows the storage dtype.
-    """
-    storage = _check_dtype(dtype)
-    features = np.asarray(features)
-    if (
-        features.ndim != 4
-        or features.shape[1] != features.shape[2]
-        or min(features.shape) < 1
-    ):
-        raise ValueError(
-            f"Video {video_id!r}: expected features of shape "
-            "(frames, K, K, D) with frames, K, D >= 1 (a K×K grid, "
-            f"channels last). Received: shape {features.shape}"
-        )
-    if not (
-        np.issubdtype(features.dtype, np.floating)
-        or np.issubdtype(features.dtype, np.integer)
-    ):
-        raise ValueError(
-            f"Video {video_id!r}: expected real-valued features. "
-            f"Received: dtype {features.dtype}"
-        )
-    non_finite = _non_finite_values(features)
-    if non_finite:
-        raise ValueError(f"Video {video_id!r}: {non_finite}.")
-    with np.errstate(over="ignore"):
-        stored = np.ascontiguousarray(features, dtype=storage)
-    if features.dtype != storage and not np.isfinite(stored).all():
-        peak = float(np.abs(features).max())
-        raise ValueError(
-            f"Video {video_id!r}: expected feature values within the range "
-            f"of {dtype} (|x| <= {float(np.finfo(storage).max)}). Received: "
-            f"max |x| = {peak}. Store this dataset as float32."
-        )
-    return stored
 
 
 def encode_video(
@@ -357,16 +122,16 @@ def encode_video(
             f"Received: video_id={video_id!r}"
         )
     stored = check_features(video_id, features, dtype)
-    _check_name(backbone, "backbone", video_id)
-    _check_name(layer, "layer", video_id)
-    _check_name(sampling, "sampling", video_id)
+    check_name(backbone, "backbone", video_id)
+    check_name(layer, "layer", video_id)
+    check_name(sampling, "sampling", video_id)
     if re.search(r"\s", sampling):
         raise ValueError(
             f"Video {video_id!r}: expected `sampling` without whitespace, "
             f"e.g. 'fps=30' or 'even:26/240'. Received: sampling={sampling!r}"
         )
-    stored_fps = _check_fps(stored_fps, "stored_fps", video_id)
-    source_fps = _check_fps(source_fps, "source_fps", video_id)
+    stored_fps = check_fps(stored_fps, "stored_fps", video_id)
+    source_fps = check_fps(source_fps, "source_fps", video_id)
     if (
         isinstance(num_classes, bool)
         or not isinstance(num_classes, (int, np.integer))
@@ -552,9 +317,9 @@ def decode_video(serialized, source="record"):
         )
     except ValueError as error:
         raise ValueError(f"{source}: {error}") from None
-    non_finite = _non_finite_values(video["features"])
+    non_finite = non_finite_values(video["features"])
     if non_finite:
-        raise ValueError(f"{source}: {non_finite}. {_NON_FINITE_REMEDY}")
+        raise ValueError(f"{source}: {non_finite}. {NON_FINITE_REMEDY}")
     return video
 
 
@@ -624,7 +389,7 @@ def parse_video_tensors(
         `(m,)`, and one scalar per other field of `RECORD_FIELDS`
         (`int64`, `float32` or `string`).
     """
-    _check_dtype(dtype)
+    check_storage_dtype(dtype)
     source = tf.convert_to_tensor(source, dtype=tf.string)
     # Read the version alone first, so that a record of an unknown version
     # is refused with that reason rather than with a missing-field error.
@@ -795,7 +560,7 @@ def parse_video_tensors(
             first[3],
             " (",
             tf.reduce_sum(tf.cast(bad, tf.int64)),
-            f" non-finite values in all). {_NON_FINITE_REMEDY}",
+            f" non-finite values in all). {NON_FINITE_REMEDY}",
         )
 
     message = tf.cond(all_finite, lambda: tf.constant(""), describe_non_finite)

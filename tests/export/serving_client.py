@@ -70,8 +70,9 @@ def rest_inputs(body, signature):
 def run_saved_model_cli(arguments):
     """Runs `saved_model_cli` with `arguments` in this process."""
     sys.argv = ["saved_model_cli"] + arguments
-    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(
-        io.StringIO()
+    with (
+        contextlib.suppress(SystemExit),
+        contextlib.redirect_stdout(io.StringIO()),
     ):
         saved_model_cli.main()
 
@@ -90,9 +91,7 @@ def main(cases_path):
     for export in cases["exports"]:
         served = tf.saved_model.load(export["dir"])
         for signature_name, input_files in export["signatures"].items():
-            inputs = {
-                name: np.load(path) for name, path in input_files.items()
-            }
+            inputs = {name: np.load(path) for name, path in input_files.items()}
             prefix = os.path.join(folder, f"{export['name']}.{signature_name}")
             loaded = served.signatures[signature_name](
                 **{name: tf.constant(value) for name, value in inputs.items()}

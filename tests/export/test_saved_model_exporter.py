@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -45,7 +46,7 @@ def test_exported_signatures_give_the_outputs_of_predict(make_model, tmp_path):
     longer = make_features(frames=9, seed=1)
     mask = np.ones((2, 9), bool)
     mask[0, 6:] = False
-    masked = served.signatures["serve_with_mask"](
+    masked = served.signatures["clip_with_mask"](
         features=tf.constant(longer), frame_mask=tf.constant(mask)
     )
     np.testing.assert_allclose(
@@ -123,19 +124,42 @@ def test_the_saved_model_carries_the_class_names_and_features(
     export_dir = vidattn.export.export_action_model(model, tmp_path / "1")
     expected = {
         "model": name,
+        "vidattn_version": vidattn.__version__,
         "num_classes": 3,
         "multi_label": model.multi_label,
         "class_names": None
         if model.class_names is None
         else list(model.class_names),
         "feature_metadata": model.feature_metadata,
+        "backbone": (model.feature_metadata or {}).get("backbone"),
+        "layer": None,
+        "input_size": None,
+        "stored_fps": None,
+        "fps": (model.feature_metadata or {}).get("fps"),
+        "grid_size": 2,
+        "channels": 8,
     }
     assert vidattn.export.export_metadata(model) == expected
     served = tf.saved_model.load(str(export_dir))
-    assert vidattn.export.read_export_metadata(served) == expected
-    assert vidattn.export.read_export_metadata(export_dir) == expected
-    # Not a serving signature: TF Serving sees the two it saw before.
-    assert sorted(served.signatures) == ["serve_with_mask", "serving_default"]
+    written = vidattn.export.read_export_metadata(served)
+    assert {key: written[key] for key in expected} == expected
+    assert written["window_length"] == 30 and written["frame_skip"] == 1
+    assert vidattn.export.read_export_metadata(export_dir) == written
+    # The same JSON in assets/, with the class names beside it.
+    assets = export_dir + "/assets/"
+    with open(assets + "vidattn_metadata.json") as file:
+        assert json.load(file) == written
+    with open(assets + "class_names.txt") as file:
+        names = file.read().splitlines()
+    assert names == list(model.class_names or ["0", "1", "2"])
+    # Not a serving signature: TF Serving sees only the signatures.
+    assert sorted(served.signatures) == [
+        "clip",
+        "clip_with_mask",
+        "serving_default",
+        "video",
+        "video_with_mask",
+    ]
 
 
 def test_reading_metadata_of_another_saved_model_says_what_is_missing(
@@ -171,7 +195,7 @@ def test_an_exported_captioner_describes_videos_in_words(attention, tmp_path):
     )
     del model
     served = tf.saved_model.load(str(export_dir))
-    outputs = served.signatures["serve_with_mask"](
+    outputs = served.signatures["caption_with_mask"](
         features=tf.constant(features), frame_mask=tf.constant(mask)
     )
     captions = [c.decode("utf-8") for c in outputs["captions"].numpy()]
@@ -191,6 +215,11 @@ def test_an_exported_captioner_describes_videos_in_words(attention, tmp_path):
     assert metadata["model"] == "VideoCaptioner"
     assert metadata["vocabulary_size"] == 8
     assert metadata["beam_width"] == 4 and metadata["max_length"] == 30
+    with open(export_dir + "/assets/vocabulary.txt") as file:
+        vocabulary = file.read().split("\n")[:-1]
+    assert vocabulary == ["", "[UNK]", "<start>", "<end>", "a", "man", "is"] + [
+        "cooking"
+    ]
 
 
 def test_captioner_export_refuses_bad_arguments(tmp_path):

@@ -28,6 +28,8 @@ import os
 
 from absl import flags
 
+from vidattn.cli.model_kind_flags import refuse_flags
+
 FLAGS = flags.FLAGS
 
 ACTION_FLAGS = ("window", "fps", "stride", "aggregation")
@@ -111,16 +113,6 @@ def define_flags():
     flags.mark_flags_as_required(["model", "data"])
 
 
-def _refuse_flags(names, model_kind, other_kind):
-    given = [f"--{name}" for name in names if FLAGS[name].present]
-    if given:
-        raise ValueError(
-            f"{FLAGS.model} is {model_kind}, and {', '.join(given)} apply "
-            f"only to {other_kind}. Expected only the flags of "
-            f"{model_kind}: drop {', '.join(given)}."
-        )
-
-
 def results_path(report, results):
     """Where the sentences go: `results`, else beside `report`, else None."""
     if results:
@@ -142,10 +134,10 @@ def main(argv):
     FeatureDataset(FLAGS.data)
     model = keras.models.load_model(FLAGS.model)
     if isinstance(model, CaptionGenerator):
-        _refuse_flags(ACTION_FLAGS, "a captioner", "action models")
+        refuse_flags(ACTION_FLAGS, "a captioner", "action models")
         _evaluate_captioner(model)
     else:
-        _refuse_flags(CAPTION_FLAGS, "an action model", "captioners")
+        refuse_flags(CAPTION_FLAGS, "an action model", "captioners")
         _evaluate_action_model()
 
 

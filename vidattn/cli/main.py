@@ -53,6 +53,10 @@ COMMANDS = {
         "search the attention model's depth, width and penalty with "
         "keras-tuner (resumable)",
     ),
+    "export": (
+        "vidattn.cli.export",
+        "write a model as a versioned SavedModel folder for TF Serving",
+    ),
     "attention": (
         "vidattn.cli.attention",
         "draw where a model looks in videos, at one or more frame rates",

@@ -25,7 +25,7 @@ def _count_windows(num_frames, window_length, skip, stride):
     ).astype(np.int64)
 
 
-def _window_plan(num_frames, window_length, skip, stride, padding_frames=0):
+def window_plan(num_frames, window_length, skip, stride, padding_frames=0):
     """Start frame and frame indices of every window of one video.
 
     Window `w` covers stored frames `start_w + skip * j`, `j < window_length`,
@@ -435,7 +435,7 @@ class FeatureDataset:
         group_size = min(group_size, self.num_videos)
 
         def plan(video):
-            starts, rows = _window_plan(
+            starts, rows = window_plan(
                 video["num_frames"],
                 window_length,
                 skip,

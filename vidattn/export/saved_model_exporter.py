@@ -1,101 +1,42 @@
 """SavedModel export of the action models and captioners, for TF Serving."""
 
-import json
 import os
 
 import keras
-import tensorflow as tf
 
-from vidattn.utils.arguments import check_non_negative_number
-from vidattn.utils.arguments import check_positive_int
-from vidattn.utils.atomic_write import atomic_output_path
-
-SERVING_OUTPUTS = ("probabilities", "step_probabilities", "attention")
-METADATA = "metadata"
-"""The attribute of the loaded SavedModel that holds the model's metadata."""
-
-
-def export_metadata(model):
-    """What a server needs to know about a model, JSON-ready.
-
-    Args:
-        model: a `vidattn.models.VideoClassifier` or
-            `vidattn.models.VideoCaptioner`.
-
-    Returns:
-        A dict: `"model"` (the class name) and `"feature_metadata"` (dict or
-        `None`); for an action model `"num_classes"`, `"multi_label"` and
-        `"class_names"` (list or `None`); for a captioner
-        `"vocabulary_size"`.
-    """
-    metadata = {
-        "model": type(model).__name__,
-        "feature_metadata": getattr(model, "feature_metadata", None),
-    }
-    if hasattr(model, "num_classes"):
-        class_names = getattr(model, "class_names", None)
-        metadata.update(
-            {
-                "num_classes": model.num_classes,
-                "multi_label": model.multi_label,
-                "class_names": None
-                if class_names is None
-                else list(class_names),
-            }
-        )
-    else:
-        metadata["vocabulary_size"] = model.vocabulary_size
-    return metadata
+from vidattn.export.action_signatures import action_signatures
+from vidattn.export.action_signatures import window_settings
+from vidattn.export.archive_writer import write_export
+from vidattn.export.caption_signatures import caption_signatures
+from vidattn.export.export_metadata import CLASS_NAMES_FILE
+from vidattn.export.export_metadata import VOCABULARY_FILE
+from vidattn.export.export_metadata import export_metadata
 
 
-def read_export_metadata(saved_model):
-    """Reads back the metadata that `export_action_model` wrote.
-
-    Args:
-        saved_model: the export folder, or what `tf.saved_model.load`
-            returned for it.
-
-    Returns:
-        The dict of `export_metadata`.
-
-    Raises:
-        ValueError: if the SavedModel holds no vidattn metadata (it was not
-            written by `export_action_model`, or by an older version).
-
-    Example:
-
-    ```python
-    served = tf.saved_model.load("exports/ucf11/1")
-    class_names = vidattn.export.read_export_metadata(served)["class_names"]
-    ```
-    """
-    if isinstance(saved_model, (str, os.PathLike)):
-        saved_model = tf.saved_model.load(os.fspath(saved_model))
-    variables = getattr(saved_model, METADATA, None)
-    if not variables:
-        raise ValueError(
-            "Expected a SavedModel written by "
-            "vidattn.export.export_action_model, with its metadata. "
-            f"Received one without a `{METADATA}` attribute."
-        )
-    return json.loads(variables[0].numpy().decode("utf-8"))
-
-
-def export_action_model(model, export_dir, frames=None, overwrite=False):
+def export_action_model(
+    model,
+    export_dir,
+    frames=None,
+    overwrite=False,
+    *,
+    top_k=5,
+    window_length=None,
+    fps=None,
+    stride=1,
+    aggregation="mean",
+    endpoint_adders=(),
+):
     """Writes an action model as a SavedModel that TF Serving can load.
 
-    Two signatures, both float32:
+    The signatures of `vidattn.export.action_signatures`: `clip` (also
+    `serving_default`), `clip_with_mask`, `video` and `video_with_mask`.
 
-    - `serving_default`: `features` `(batch, frames, K, K, channels)` →
-      `probabilities` `(batch, num_classes)`, `step_probabilities`
-      `(batch, frames, num_classes)` and, for attention models, `attention`
-      `(batch, frames, K, K)`.
-    - `serve_with_mask`: the same plus `frame_mask` `(batch, frames)` bool
-      for padded clips.
-
-    The model's class names and feature description (`export_metadata`)
-    travel with it, as a string variable that `read_export_metadata` reads
-    back from the folder or from `tf.saved_model.load`'s result.
+    What a client needs to know travels in the folder's `assets/`:
+    `vidattn_metadata.json` (`export_metadata`, with the `video`
+    signatures' `window_length`, `frame_skip`, `stride` and `aggregation`,
+    and `top_k`) and `class_names.txt` (one a line, in the order of the
+    outputs; the class indices when the model has no names). The metadata
+    is also a string variable, which `read_export_metadata` reads back.
 
     The directory appears whole or not at all
     (`vidattn.utils.atomic_output_path`).
@@ -103,17 +44,22 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
     Args:
         model: a built `vidattn.models.VideoClassifier`.
         export_dir: str. Where to write the SavedModel, e.g.
-            `"exports/ucf11/1"` (TF Serving wants a numbered version folder).
-        frames: int or `None`. Frames per request; `None` (default) accepts
+            `"exports/ucf11/1"` (TF Serving wants a numbered version folder;
+            `vidattn.export.export_model` numbers it).
+        frames: int or `None`. Frames per clip; `None` (default) accepts
             any number of frames.
         overwrite: bool. Replace an existing directory. Defaults to `False`.
+        top_k, window_length, fps, stride, aggregation: see
+            `vidattn.export.action_signatures`.
+        endpoint_adders: more signatures; see `vidattn.export.write_export`.
 
     Returns:
         The export directory.
 
     Raises:
-        ValueError: if the model is not built, the directory exists, or
-            Keras runs on another backend than TensorFlow.
+        ValueError: if the model is not built, an argument is out of range,
+            the directory exists, or Keras runs on another backend than
+            TensorFlow.
 
     Example:
 
@@ -125,32 +71,36 @@ def export_action_model(model, export_dir, frames=None, overwrite=False):
     ... )
     """
     export_dir = _check_export(model, export_dir, overwrite)
-    grid_size, _, channels = model.input_spec_shape()
-    features_spec = tf.TensorSpec(
-        (None, frames, grid_size, grid_size, channels), tf.float32, "features"
+    signatures = action_signatures(
+        model,
+        frames=frames,
+        top_k=top_k,
+        window_length=window_length,
+        fps=fps,
+        stride=stride,
+        aggregation=aggregation,
     )
-    mask_spec = tf.TensorSpec((None, frames), tf.bool, "frame_mask")
-
-    def serving_outputs(outputs):
-        return {k: outputs[k] for k in SERVING_OUTPUTS if k in outputs}
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(
-        "serving_default",
-        lambda features: serving_outputs(model(features, training=False)),
-        input_signature=[features_spec],
+    window_length, frame_skip = window_settings(model, window_length, fps)
+    metadata = export_metadata(model)
+    metadata.update(
+        top_k=min(top_k, model.num_classes),
+        window_length=window_length,
+        frame_skip=frame_skip,
+        stride=stride,
+        aggregation=aggregation,
+        signatures={name: s.description for name, s in signatures.items()},
     )
-    archive.add_endpoint(
-        "serve_with_mask",
-        lambda features, frame_mask: serving_outputs(
-            model(
-                {"features": features, "frame_mask": frame_mask}, training=False
-            )
-        ),
-        input_signature=[features_spec, mask_spec],
+    class_names = model.class_names or [
+        str(index) for index in range(model.num_classes)
+    ]
+    return write_export(
+        model,
+        signatures,
+        metadata,
+        export_dir,
+        text_files={CLASS_NAMES_FILE: class_names},
+        endpoint_adders=endpoint_adders,
     )
-    return _write_archive(archive, export_metadata(model), export_dir)
 
 
 def _check_export(model, export_dir, overwrite):
@@ -180,15 +130,6 @@ def _check_export(model, export_dir, overwrite):
     return export_dir
 
 
-def _write_archive(archive, metadata, export_dir):
-    """Adds the metadata dict and writes the archive whole or not at all."""
-    metadata = tf.Variable(json.dumps(metadata), trainable=False, name=METADATA)
-    archive.add_variable_collection(METADATA, [metadata])
-    with atomic_output_path(export_dir, directory=True) as staging:
-        archive.write_out(staging, verbose=False)
-    return export_dir
-
-
 def export_video_captioner(
     model,
     export_dir,
@@ -197,27 +138,20 @@ def export_video_captioner(
     max_length=30,
     length_normalization=0.0,
     overwrite=False,
+    endpoint_adders=(),
 ):
     """Writes a captioner as a SavedModel that describes videos in words.
 
     The beam search of `VideoCaptioner.generate` runs inside the served
     graph, and the vocabulary travels in the SavedModel (the tokenizer's
     lookup tables), so the folder alone turns feature cubes into sentences.
-    Two signatures:
+    The signatures of `vidattn.export.caption_signatures`: `caption` (also
+    `serving_default`) and `caption_with_mask`.
 
-    - `serving_default`: `features` float32 `(batch, N, K, K, channels)` →
-      `captions` string `(batch,)` (when the model has a tokenizer),
-      `token_ids` int32 `(batch, max_length)`, `length` int32 `(batch,)`,
-      `log_probability` and `score` float32 `(batch,)`, `attention`
-      float32 `(batch, max_length, N, K, K)` and `beta` float32
-      `(batch, max_length)` (see `VideoCaptioner.generate`).
-    - `serve_with_mask`: the same plus `frame_mask` bool `(batch, N)` for
-      padded videos.
-
-    `N` is the model's number of frames with linear attention (its weights
-    are per location) and any number otherwise. The metadata
-    (`export_metadata`, with `"beam_width"`, `"max_length"` and
-    `"length_normalization"`) reads back with `read_export_metadata`.
+    `assets/` holds `vidattn_metadata.json` (`export_metadata`, with
+    `"beam_width"`, `"max_length"` and `"length_normalization"`; also read
+    back by `read_export_metadata`) and, with a tokenizer,
+    `vocabulary.txt` (line `i` the token of id `i`).
 
     Args:
         model: a built `vidattn.models.VideoCaptioner`.
@@ -229,6 +163,7 @@ def export_video_captioner(
         length_normalization: float. See `VideoCaptioner.generate`.
             Defaults to `0.0`.
         overwrite: bool. Replace an existing directory. Defaults to `False`.
+        endpoint_adders: more signatures; see `vidattn.export.write_export`.
 
     Returns:
         The export directory.
@@ -247,46 +182,27 @@ def export_video_captioner(
     ```
     """
     export_dir = _check_export(model, export_dir, overwrite)
-    beam_width = check_positive_int("beam_width", beam_width)
-    max_length = check_positive_int("max_length", max_length)
-    length_normalization = check_non_negative_number(
-        "length_normalization", length_normalization
-    )
-    grid_size, _, channels = model.feature_grid
-    frames = None
-    if model.attention == "linear":
-        frames = model.attention_layer.num_locations // grid_size**2
-    features_spec = tf.TensorSpec(
-        (None, frames, grid_size, grid_size, channels), tf.float32, "features"
-    )
-    mask_spec = tf.TensorSpec((None, frames), tf.bool, "frame_mask")
-
-    def describe(features, frame_mask=None):
-        outputs = model.search(
-            features,
-            frame_mask,
-            beam_width=beam_width,
-            max_length=max_length,
-            length_normalization=length_normalization,
-        )
-        if model.tokenizer is not None:
-            outputs["captions"] = model.tokenizer.detokenize(
-                outputs["token_ids"]
-            )
-        return outputs
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(
-        "serving_default", describe, input_signature=[features_spec]
-    )
-    archive.add_endpoint(
-        "serve_with_mask", describe, input_signature=[features_spec, mask_spec]
-    )
-    model_metadata = export_metadata(model)
-    model_metadata.update(
+    signatures = caption_signatures(
+        model,
         beam_width=beam_width,
         max_length=max_length,
         length_normalization=length_normalization,
     )
-    return _write_archive(archive, model_metadata, export_dir)
+    metadata = export_metadata(model)
+    metadata.update(
+        beam_width=beam_width,
+        max_length=max_length,
+        length_normalization=float(length_normalization),
+        signatures={name: s.description for name, s in signatures.items()},
+    )
+    text_files = {}
+    if model.tokenizer is not None:
+        text_files[VOCABULARY_FILE] = model.tokenizer.get_vocabulary()
+    return write_export(
+        model,
+        signatures,
+        metadata,
+        export_dir,
+        text_files=text_files,
+        endpoint_adders=endpoint_adders,
+    )

@@ -19,9 +19,11 @@ the same flags and a `--directory` they all share, told their role by
 keras-tuner's environment variables:
 
     export KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000
-    KERASTUNER_TUNER_ID=chief vidattn tune --flagfile search.flags &
-    KERASTUNER_TUNER_ID=tuner0 vidattn tune --flagfile search.flags &
-    KERASTUNER_TUNER_ID=tuner1 vidattn tune --flagfile search.flags
+    FLAGS="--flagfile=tuning/action_model.flags --directory=tuning_runs \\
+        --train_data=features/train --validation_data=features/validation"
+    KERASTUNER_TUNER_ID=chief vidattn tune $FLAGS &
+    KERASTUNER_TUNER_ID=tuner0 vidattn tune $FLAGS &
+    KERASTUNER_TUNER_ID=tuner1 vidattn tune $FLAGS
 
 The chief runs no trial: it hands them out, keeps their results and, once
 every worker has been told the search is over, saves `best.keras` and

@@ -165,7 +165,7 @@ def run_search(
             callbacks=[StopOnNonFiniteLoss()],
         )
     except RuntimeError as error:
-        if role.is_worker:
+        if role.is_worker:  # It holds no trials to check.
             raise
         # keras-tuner's "Number of consecutive failures exceeded the limit".
         _check_trials(search, folder, error)

@@ -13,6 +13,23 @@ keras-tuner (`vidattn.tuning.run_search`) chooses on the validation loss.
 The search resumes after a kill: every finished trial is kept in
 `--directory/--project_name` and only the unfinished one runs again. The
 best model is saved as `best.keras` there; its hyperparameters are printed.
+
+A distributed search runs one chief and any number of workers, each with
+the same flags and a `--directory` they all share, told their role by
+keras-tuner's environment variables:
+
+    export KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000
+    FLAGS="--flagfile=tuning/action_model.flags --directory=tuning_runs \\
+        --train_data=features/train --validation_data=features/validation"
+    KERASTUNER_TUNER_ID=chief vidattn tune $FLAGS &
+    KERASTUNER_TUNER_ID=tuner0 vidattn tune $FLAGS &
+    KERASTUNER_TUNER_ID=tuner1 vidattn tune $FLAGS
+
+The chief runs no trial: it hands them out, keeps their results and, once
+every worker has been told the search is over, saves `best.keras` and
+prints the best hyperparameters. A worker prints the trials it ran. A worker
+that dies leaves its trial open: restart it with the same
+KERASTUNER_TUNER_ID and it runs that trial again.
 """
 
 from absl import flags
@@ -71,12 +88,32 @@ def _list_flag(name, convert, kind):
         ) from None
 
 
+def _print_worker_trials(tuner_id, trials):
+    count = f"{len(trials)} trial{'' if len(trials) == 1 else 's'}"
+    print(f"Worker {tuner_id} ran {count}; the chief keeps their results.")
+    for trial in trials:
+        print(
+            f"Trial {trial.trial_id} {trial.status}:",
+            trial.hyperparameters.values,
+        )
+
+
 def main(argv):
     del argv
     from vidattn.data.feature_dataset import FeatureDataset
+    from vidattn.tuning import DistributedRole
     from vidattn.tuning import run_search
 
+    role = DistributedRole.from_environment()
     check_fps_flag(FLAGS.fps, FLAGS.train_data, FLAGS.validation_data)
+    if role.is_chief:
+        print(
+            f"Chief of a distributed search: the oracle listens on "
+            f"{role.oracle_address}. Start workers with the same flags and "
+            "KERASTUNER_TUNER_ID=tuner0, tuner1, ...; this process waits "
+            "until they have run every trial.",
+            flush=True,
+        )
     best = run_search(
         FeatureDataset(FLAGS.train_data),
         FeatureDataset(FLAGS.validation_data),
@@ -94,5 +131,8 @@ def main(argv):
         penalties=_list_flag("penalties", float, "numbers"),
         seed=FLAGS.seed,
     )
+    if role.is_worker:
+        _print_worker_trials(best["tuner_id"], best["trials"])
+        return
     print("Best hyperparameters:", best["hyperparameters"])
     print("Best model:", best["model_path"])

@@ -9,6 +9,7 @@ from vidattn.training.non_finite_loss_error import NonFiniteLossError
 from vidattn.training.stop_on_non_finite_loss import StopOnNonFiniteLoss
 from vidattn.training.window_padding import report_window_padding
 from vidattn.tuning.action_hypermodel import ActionHyperModel
+from vidattn.tuning.distributed_role import DistributedRole
 from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
@@ -105,13 +106,19 @@ def run_search(
     Returns:
         A dict with `"hyperparameters"` (the best trial's values),
         `"model_path"` (the best model, saved as `best.keras` in the
-        search's folder) and `"tuner"`.
+        search's folder) and `"tuner"`. A worker of a distributed search
+        (see `DistributedRole`) returns `"tuner_id"`, `"trials"` (the
+        `keras_tuner` trials it ran, in order) and `"tuner"` instead: the
+        chief, which waits in `search()` until every trial has ended, checks
+        the trials and saves the best model.
 
     Raises:
-        ValueError: if an argument is out of range, or no trial trained
-            with finite losses (a trial whose loss becomes NaN or inf
-            stops, fails and is never chosen).
+        ValueError: if an argument is out of range, keras-tuner's
+            environment variables are half set or invalid, or no trial
+            trained with finite losses (a trial whose loss becomes NaN or
+            inf stops, fails and is never chosen).
     """
+    role = DistributedRole.from_environment()
     check_one_of("tuner", tuner, tuple(TUNERS))
     check_positive_int("max_trials", max_trials)
     check_positive_int("epochs", epochs)
@@ -146,6 +153,7 @@ def run_search(
     )
     report_window_padding(train, validation, window, fps, verbose)
     folder = os.path.join(directory, project_name)
+    trials_run = role.record_trials(search)
     try:
         search.search(
             train.windows(batch_size, seed=seed, **window_options),
@@ -157,8 +165,17 @@ def run_search(
             callbacks=[StopOnNonFiniteLoss()],
         )
     except RuntimeError as error:
+        if role.is_worker:  # It holds no trials to check.
+            raise
         # keras-tuner's "Number of consecutive failures exceeded the limit".
         _check_trials(search, folder, error)
+    if role.is_worker:
+        # The chief holds the trials' results and chooses the best model.
+        return {
+            "tuner_id": role.tuner_id,
+            "trials": trials_run,
+            "tuner": search,
+        }
     _check_trials(search, folder)
     best_hyperparameters = search.get_best_hyperparameters(1)[0]
     model = search.get_best_models(1)[0]

@@ -205,7 +205,9 @@ def add_streaming_endpoints(archive, model):
       back what it received.
 
     Args:
-        archive: a `keras.export.ExportArchive`; the model is tracked in it.
+        archive: a `keras.export.ExportArchive`. The model's variables join
+            it through the endpoints that read them (tracking the model too,
+            as an exporter does for its own signatures, is harmless).
         model: a built `vidattn.models.ActionRecognizer`.
 
     Raises:
@@ -271,7 +273,6 @@ def add_streaming_endpoints(archive, model):
         }
         return stream_step(model, frame, state)
 
-    archive.track(model)
     archive.add_endpoint(
         STREAM_START,
         start,

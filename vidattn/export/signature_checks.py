@@ -28,9 +28,15 @@ def check_tensorflow_backend():
 def checked_input(value, spec, layout):
     """Returns `value` once its shape is asserted to fit `spec`, at run time.
 
+    The tensor must have the spec's rank, its sizes where the spec gives
+    them, and every axis at least 1 long (an empty batch or clip is
+    refused too).
+
     Args:
         value: the signature's input tensor.
-        spec: its `tf.TensorSpec` (`None` dims take any size).
+        spec: its `tf.TensorSpec` (`None` dims take any size), with at
+            least one `None` dim (a fully known spec's shape would be a
+            graph constant, not the tensor's).
         layout: str. What the axes mean, e.g. `"(batch, K, K, channels)"`.
 
     Returns:

@@ -8,11 +8,11 @@ probabilities, a captioner's sentence, ...). The answers are those of the
 feature-taking signature on `backbone.extract(frames)`.
 """
 
+import tensorflow as tf
 from keras import ops
 
 from vidattn.backbones.backbone import Backbone
-from vidattn.export.signature_checks import check_tensorflow_backend
-from vidattn.export.signature_checks import checked_input
+from vidattn.export.serving_input_checks import check_serving_inputs
 from vidattn.utils.arguments import check_positive_int
 
 FROM_FRAMES_SUFFIX = "_from_frames"
@@ -64,8 +64,9 @@ def add_raw_frame_endpoints(archive, answer_functions, backbone, frames=None):
     bool `(batch, frames)` where its answer takes one, and returns what the
     answer function returns on the frames' feature cubes
     (`frame_features`). A frame tensor of another dtype is refused by the
-    signature (TensorFlow: "expected to be a uint8 tensor"); one without 3
-    channels by an error that names the layout expected.
+    signature (TensorFlow: "expected to be a uint8 tensor"); one of another
+    shape, e.g. without 3 channels, by an error that names the input
+    (`vidattn.export.check_serving_inputs`).
 
     Args:
         archive: a `keras.export.ExportArchive`. The backbone's variables
@@ -85,8 +86,7 @@ def add_raw_frame_endpoints(archive, answer_functions, backbone, frames=None):
         The names of the endpoints added.
 
     Raises:
-        ValueError: if the arguments are not of the forms above, or Keras
-            runs on another backend than TensorFlow.
+        ValueError: if the arguments are not of the forms above.
 
     Example:
 
@@ -104,8 +104,6 @@ def add_raw_frame_endpoints(archive, answer_functions, backbone, frames=None):
     served.signatures["clip_from_frames"](frames=videos, frame_mask=mask)
     ```
     """
-    import tensorflow as tf
-
     _check_arguments(answer_functions, backbone, frames)
     frames_spec = tf.TensorSpec(
         (None, frames, None, None, 3), tf.uint8, "frames"
@@ -118,12 +116,8 @@ def add_raw_frame_endpoints(archive, answer_functions, backbone, frames=None):
     # also trace and save Keras's default signature of it.
     @tf.function(input_signature=[frames_spec])
     def features_of(video_frames):
-        video_frames = checked_input(
-            video_frames,
-            frames_spec,
-            "(batch, frames, height, width, 3), RGB channels-last",
-        )
-        return frame_features(backbone, video_frames)
+        inputs = check_serving_inputs({"frames": video_frames}, [frames_spec])
+        return frame_features(backbone, inputs["frames"])
 
     names = []
     for name, (answer, has_mask) in answer_functions.items():
@@ -144,6 +138,94 @@ def add_raw_frame_endpoints(archive, answer_functions, backbone, frames=None):
     return names
 
 
+def raw_frame_endpoint_adder(backbone, names=None):
+    """An endpoint adder that gives an export's signatures frame twins.
+
+    For `vidattn.export.write_export`'s `endpoint_adders` (and so
+    `export_action_model`, `export_video_captioner`, `export_model`):
+    `adder(archive, model, signatures)` adds, for each chosen
+    `vidattn.export.ServingSignature` that takes `features` (and
+    `frame_mask`), its `<name>_from_frames` twin
+    (`add_raw_frame_endpoints`). The twins take the frames count that
+    the chosen signatures' features fix, if they all fix the same one.
+
+    Args:
+        backbone: the `vidattn.backbones.Backbone` the model's features
+            came from.
+        names: sequence of str, or `None` (default): every signature that
+            takes features.
+
+    Returns:
+        The adder, a callable `(archive, model, signatures)`.
+
+    Example:
+
+    ```python
+    backbone = vidattn.backbones.build_backbone("efficientnet_lite0")
+    vidattn.export.export_action_model(
+        model,
+        "exports/ucf11/1",
+        endpoint_adders=[raw_frame_endpoint_adder(backbone, ["clip"])],
+    )
+    served = tf.saved_model.load("exports/ucf11/1")
+    served.signatures["clip_from_frames"](frames=uint8_videos)
+    ```
+    """
+    _check_backbone(backbone)
+    if isinstance(names, str):
+        raise ValueError(
+            "Expected `names` to be a sequence of signature names or None. "
+            f"Received the str names={names!r}: write [{names!r}]."
+        )
+
+    def add_endpoints(archive, model, signatures):
+        chosen = _feature_signatures(signatures, names)
+        frame_counts = {
+            signature.input_signature[0].shape[1]
+            for signature in chosen.values()
+        }
+        answer_functions = {
+            name: (
+                _keyword_answer(signature.function),
+                len(signature.input_names) == 2,
+            )
+            for name, signature in chosen.items()
+        }
+        add_raw_frame_endpoints(
+            archive,
+            answer_functions,
+            backbone,
+            frames=frame_counts.pop() if len(frame_counts) == 1 else None,
+        )
+
+    return add_endpoints
+
+
+def _feature_signatures(signatures, names):
+    takes_features = {
+        name: signature
+        for name, signature in signatures.items()
+        if signature.input_names in (("features",), ("features", "frame_mask"))
+    }
+    if names is None:
+        return takes_features
+    if any(name not in takes_features for name in names):
+        raise ValueError(
+            "Expected `names` among the export's signatures that take "
+            f"features: {sorted(takes_features)}. Received: names={names!r}"
+        )
+    return {name: takes_features[name] for name in names}
+
+
+def _keyword_answer(function):
+    def answer(features, frame_mask=None):
+        if frame_mask is None:
+            return function(features=features)
+        return function(features=features, frame_mask=frame_mask)
+
+    return answer
+
+
 # A signature's inputs take the names of its function's arguments.
 def _twin(answer, features_of):
     def answer_frames(frames):
@@ -159,14 +241,17 @@ def _masked_twin(answer, features_of):
     return answer_frames
 
 
-def _check_arguments(answer_functions, backbone, frames):
-    check_tensorflow_backend()
+def _check_backbone(backbone):
     if not isinstance(backbone, Backbone):
         raise ValueError(
             "Expected `backbone` to be a vidattn.backbones.Backbone, e.g. "
             "vidattn.backbones.build_backbone('efficientnet_lite0'). "
             f"Received: backbone={backbone!r}"
         )
+
+
+def _check_arguments(answer_functions, backbone, frames):
+    _check_backbone(backbone)
     if frames is not None:
         check_positive_int("frames", frames)
     if not isinstance(answer_functions, dict) or not answer_functions:

@@ -34,10 +34,11 @@ return, and a client of theirs gains nothing over sending whole windows to
 the clip signature.
 """
 
+import tensorflow as tf
 from keras import ops
 
-from vidattn.export.signature_checks import check_tensorflow_backend
-from vidattn.export.signature_checks import checked_input
+from vidattn.export.serving_input_checks import check_serving_inputs
+from vidattn.export.serving_signature import ServingSignature
 from vidattn.models.action_recognizer import ActionRecognizer
 from vidattn.utils.feature_normalization import mean_norm_scale
 from vidattn.utils.feature_normalization import scale_features
@@ -192,10 +193,10 @@ def stream_step(model, frame, state):
     }
 
 
-def add_streaming_endpoints(archive, model):
-    """Adds the `stream_start` and `stream_step` signatures to an archive.
+def streaming_signatures(model):
+    """The `stream_start` and `stream_step` signatures of an action model.
 
-    Both typed and named for TF Serving:
+    Typed and named for TF Serving:
 
     - `stream_start`: `features` float32 `(batch, frames, K, K, channels)`
       (any number of frames) → the state (`STATE_NAMES`).
@@ -204,22 +205,100 @@ def add_streaming_endpoints(archive, model):
       state: inputs and outputs share the state's names, so a client sends
       back what it received.
 
+    Each function checks the sizes its specs fix, failing with a message
+    that names the input (`vidattn.export.check_serving_inputs`).
+
     Args:
-        archive: a `keras.export.ExportArchive`. The model's variables join
-            it through the endpoints that read them (tracking the model too,
-            as an exporter does for its own signatures, is harmless).
         model: a built `vidattn.models.ActionRecognizer`.
 
+    Returns:
+        A dict of `vidattn.export.ServingSignature` by name:
+        `"stream_start"`, `"stream_step"`.
+
     Raises:
-        ValueError: if the model is not a built `ActionRecognizer`, or Keras
-            runs on another backend than TensorFlow.
+        ValueError: if the model is not a built `ActionRecognizer`.
 
     Example:
 
     ```python
-    archive = keras.export.ExportArchive()
-    add_streaming_endpoints(archive, model)
-    archive.write_out("exports/ucf11/1")
+    signatures = streaming_signatures(model)
+    state = signatures["stream_start"].function(features=first_window)
+    answer = signatures["stream_step"].function(frame=frame, **state)
+    ```
+    """
+    _check_streamable(model)
+    grid_size, _, channels = model.input_spec_shape()
+    cube = (grid_size, grid_size, channels)
+    layers = (None, model.num_layers, model.units)
+    start_specs = (tf.TensorSpec((None, None) + cube, tf.float32, "features"),)
+    step_specs = (
+        tf.TensorSpec((None,) + cube, tf.float32, "frame"),
+        tf.TensorSpec(layers, tf.float32, "hidden"),
+        tf.TensorSpec(layers, tf.float32, "cell"),
+        tf.TensorSpec((None,), tf.float32, "feature_scale"),
+        tf.TensorSpec((None, model.num_classes), tf.float32, "probability_sum"),
+        tf.TensorSpec((None,), tf.int32, "step_count"),
+    )
+
+    def start(features):
+        inputs = check_serving_inputs({"features": features}, start_specs)
+        return stream_start(model, inputs["features"])
+
+    # Named arguments, one per state tensor: a signature's inputs take the
+    # names of its function's arguments.
+    def step(frame, hidden, cell, feature_scale, probability_sum, step_count):
+        inputs = check_serving_inputs(
+            {
+                "frame": frame,
+                "hidden": hidden,
+                "cell": cell,
+                "feature_scale": feature_scale,
+                "probability_sum": probability_sum,
+                "step_count": step_count,
+            },
+            step_specs,
+        )
+        return stream_step(model, inputs.pop("frame"), inputs)
+
+    return {
+        STREAM_START: ServingSignature(
+            start,
+            start_specs,
+            "the first frames of a stream -> its state (stream_step's input)",
+        ),
+        STREAM_STEP: ServingSignature(
+            step,
+            step_specs,
+            "one frame's cube and the state -> the answer so far, the "
+            "frame's attention and the next state",
+        ),
+    }
+
+
+def add_streaming_endpoints(archive, model, signatures=None):
+    """Adds the `streaming_signatures` to an archive.
+
+    Its arguments are those of an endpoint adder of
+    `vidattn.export.write_export`, so that
+    `export_action_model(..., endpoint_adders=[add_streaming_endpoints])`
+    adds the streaming signatures to an export.
+
+    Args:
+        archive: a `keras.export.ExportArchive`. The model's variables join
+            it through the endpoints that read them (tracking the model too,
+            as the exporter does, is harmless).
+        model: a built `vidattn.models.ActionRecognizer`.
+        signatures: the exporter's other signatures; not used.
+
+    Raises:
+        ValueError: if the model is not a built `ActionRecognizer`.
+
+    Example:
+
+    ```python
+    vidattn.export.export_action_model(
+        model, "exports/ucf11/1", endpoint_adders=[add_streaming_endpoints]
+    )
     served = tf.saved_model.load("exports/ucf11/1")
     state = served.signatures["stream_start"](features=first_window)
     for frame in frames:
@@ -227,63 +306,12 @@ def add_streaming_endpoints(archive, model):
         state = {name: answer[name] for name in STATE_NAMES}
     ```
     """
-    import tensorflow as tf
-
-    _check_streamable(model)
-    check_tensorflow_backend()
-    grid_size, _, channels = model.input_spec_shape()
-    cube = (grid_size, grid_size, channels)
-    layers = (None, model.num_layers, model.units)
-    state_specs = {
-        "hidden": tf.TensorSpec(layers, tf.float32, "hidden"),
-        "cell": tf.TensorSpec(layers, tf.float32, "cell"),
-        "feature_scale": tf.TensorSpec((None,), tf.float32, "feature_scale"),
-        "probability_sum": tf.TensorSpec(
-            (None, model.num_classes), tf.float32, "probability_sum"
-        ),
-        "step_count": tf.TensorSpec((None,), tf.int32, "step_count"),
-    }
-
-    features_spec = tf.TensorSpec((None, None) + cube, tf.float32, "features")
-    frame_spec = tf.TensorSpec((None,) + cube, tf.float32, "frame")
-    layouts = {
-        "hidden": "(batch, num_layers, units)",
-        "cell": "(batch, num_layers, units)",
-        "feature_scale": "(batch,)",
-        "probability_sum": "(batch, num_classes)",
-        "step_count": "(batch,)",
-    }
-
-    def start(features):
-        features = checked_input(
-            features, features_spec, "(batch, frames, K, K, channels)"
+    for name, signature in streaming_signatures(model).items():
+        archive.add_endpoint(
+            name,
+            signature.function,
+            input_signature=list(signature.input_signature),
         )
-        return stream_start(model, features)
-
-    # Named arguments, one per state tensor: a signature's inputs take the
-    # names of its function's arguments.
-    def step(frame, hidden, cell, feature_scale, probability_sum, step_count):
-        frame = checked_input(frame, frame_spec, "(batch, K, K, channels)")
-        state = {
-            name: checked_input(value, state_specs[name], layouts[name])
-            for name, value in zip(
-                STATE_NAMES,
-                (hidden, cell, feature_scale, probability_sum, step_count),
-            )
-        }
-        return stream_step(model, frame, state)
-
-    archive.add_endpoint(
-        STREAM_START,
-        start,
-        input_signature=[features_spec],
-    )
-    archive.add_endpoint(
-        STREAM_STEP,
-        step,
-        input_signature=[frame_spec]
-        + [state_specs[name] for name in STATE_NAMES],
-    )
 
 
 def _check_streamable(model):

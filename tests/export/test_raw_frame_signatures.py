@@ -1,9 +1,15 @@
+import json
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import vidattn
+from tests.export.test_serving_round_trip import answers
+from tests.export.test_serving_round_trip import assert_same
+from tests.export.test_serving_round_trip import run_serving_client
+from tests.export.test_serving_round_trip import save_inputs
 from vidattn.export.raw_frame_signatures import add_raw_frame_endpoints
 from vidattn.export.raw_frame_signatures import frame_features
 from vidattn.export.raw_frame_signatures import raw_frame_endpoint_adder
@@ -84,6 +90,7 @@ def exported(backbone, tmp_path_factory):
         model, path, endpoint_adders=[add_streaming_endpoints, add_twins]
     )
     return {
+        "dir": str(path),
         "signatures": tf.saved_model.load(str(path)).signatures,
         "videos": videos,
         "features": features,
@@ -169,6 +176,72 @@ def test_float_frames_and_other_channel_counts_are_refused(exported):
         r"uint8. Received a tensor of shape:\] \[2 3 8 8 4\]",
     ):
         signature(frames=tf.constant(rgba))
+
+
+@pytest.mark.slow
+def test_every_route_answers_where_vidattn_cannot_be_imported(
+    exported, tmp_path
+):
+    """The client of `test_serving_round_trip.py`, on these signatures.
+
+    It runs each one loaded, through `saved_model_cli run` and as a
+    PredictRequest, in a process that cannot import vidattn; each answer
+    must be the loaded signature's here (which the tests above hold to the
+    Keras models').
+    """
+    signatures = exported["signatures"]
+    videos, features = exported["videos"], exported["features"]
+    state = signatures["stream_start"](features=tf.constant(features))
+    # One signature of each family: every `saved_model_cli run` loads the
+    # whole export again, backbone and all (8 s or more each).
+    inputs = {
+        "clip_with_mask_from_frames": {
+            "frames": videos,
+            "frame_mask": make_mask(),
+        },
+        "stream_step": {
+            "frame": features[:, 0],
+            **{name: state[name].numpy() for name in STATE_NAMES},
+        },
+    }
+    refused = {
+        "float_frames": {"frames": videos.astype("float32")},
+        "rgba": {"frames": np.zeros((BATCH, FRAMES, 8, 8, 4), "uint8")},
+    }
+    cases = {
+        "exports": [
+            {
+                "name": "export",
+                "dir": exported["dir"],
+                "signatures": {
+                    name: save_inputs(tmp_path, name, values)
+                    for name, values in inputs.items()
+                },
+                "refused": {
+                    case: {
+                        "signature": "caption_from_frames",
+                        "inputs": save_inputs(tmp_path, case, values),
+                    }
+                    for case, values in refused.items()
+                },
+            }
+        ]
+    }
+    run_serving_client(tmp_path, cases)
+    for name, values in inputs.items():
+        expected = signatures[name](
+            **{key: tf.constant(value) for key, value in values.items()}
+        )
+        expected = {key: value.numpy() for key, value in expected.items()}
+        for route in ("loaded", "cli", "grpc"):
+            served = answers({"folder": tmp_path}, "export", name, route)
+            assert_same(served, expected)
+    refusals = json.loads((tmp_path / "refusals.json").read_text())
+    assert "expected to be a uint8 tensor" in refusals["export.float_frames"]
+    assert (
+        "Expected input `frames` of shape (-1, -1, -1, -1, 3) uint8"
+        in refusals["export.rgba"]
+    )
 
 
 class RecordingArchive:

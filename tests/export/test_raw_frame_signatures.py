@@ -307,7 +307,7 @@ def test_the_arguments_are_checked(
         )
 
 
-def test_the_adder_checks_its_backend_and_the_names_it_is_given(backbone):
+def test_the_adder_checks_its_backbone_and_the_names_it_is_given(backbone):
     with pytest.raises(ValueError, match="Backbone"):
         raw_frame_endpoint_adder("efficientnet_lite0")
     with pytest.raises(ValueError, match=r"write \['clip'\]"):

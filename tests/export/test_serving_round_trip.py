@@ -56,6 +56,25 @@ def make_captioner():
     return model
 
 
+def run_serving_client(folder, cases):
+    """Runs `serving_client.py` on `cases`, from a folder outside the repo.
+
+    Its answers and `refusals.json` land in `folder`.
+    """
+    cases_path = folder / "cases.json"
+    cases_path.write_text(json.dumps(cases))
+    empty = folder / "cwd"
+    empty.mkdir()
+    completed = subprocess.run(
+        [sys.executable, CLIENT, str(cases_path)],
+        cwd=empty,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+
 def save_inputs(folder, name, inputs):
     paths = {}
     for key, value in inputs.items():
@@ -133,18 +152,7 @@ def round_trip(tmp_path_factory):
             },
         ]
     }
-    cases_path = folder / "cases.json"
-    cases_path.write_text(json.dumps(cases))
-    empty = folder / "cwd"
-    empty.mkdir()
-    completed = subprocess.run(
-        [sys.executable, CLIENT, str(cases_path)],
-        cwd=empty,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""},
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_serving_client(folder, cases)
     return {
         "folder": folder,
         "features": features,

@@ -28,7 +28,24 @@ def divide_by_mean_norm(features, frame_mask=None):
     Returns:
         The divided features, of the same shape and dtype.
     """
-    dtype = features.dtype
+    return scale_features(features, mean_norm_scale(features, frame_mask))
+
+
+def mean_norm_scale(features, frame_mask=None):
+    """One over each video's mean location norm, in float32.
+
+    What `divide_by_mean_norm` multiplies the video's cubes by, kept apart
+    so that a stream can compute it once, at its start, and apply it to
+    every frame that follows (`scale_features`).
+
+    Args:
+        features: `(batch, frames, K, K, D)`.
+        frame_mask: Optional boolean `(batch, frames)`; frames marked
+            `False` (padding) do not count in the mean.
+
+    Returns:
+        A float32 tensor of shape `(batch,)`.
+    """
     features = ops.cast(features, "float32")
     norms = ops.sqrt(ops.sum(ops.square(features), axis=-1))
     batch_size, frames = ops.shape(norms)[0], ops.shape(norms)[1]
@@ -40,5 +57,21 @@ def divide_by_mean_norm(features, frame_mask=None):
     mean_norm = ops.sum(frame_norms * valid, axis=-1) / ops.maximum(
         ops.sum(valid, axis=-1), 1.0
     )
-    scale = 1.0 / ops.maximum(mean_norm, 1e-6)
-    return ops.cast(features * scale[:, None, None, None, None], dtype)
+    return 1.0 / ops.maximum(mean_norm, 1e-6)
+
+
+def scale_features(features, scale):
+    """Multiplies each video's cubes by its scale, in float32.
+
+    Args:
+        features: `(batch, ...)` cubes of any rank: a clip's
+            `(batch, frames, K, K, D)` or one frame's `(batch, K, K, D)`.
+        scale: float32 `(batch,)`, e.g. from `mean_norm_scale`.
+
+    Returns:
+        The scaled features, of the same shape and dtype.
+    """
+    dtype = features.dtype
+    features = ops.cast(features, "float32")
+    scale = ops.reshape(scale, (-1,) + (1,) * (len(features.shape) - 1))
+    return ops.cast(features * scale, dtype)

@@ -260,6 +260,9 @@ def test_the_caption_signature_is_the_captioners_sentence(round_trip):
     served = answers(round_trip, "captions", "caption_with_mask", "grpc")
     captions = [caption.decode() for caption in served["captions"]]
     assert captions == expected["captions"]
+    assert all(len(caption.split()) > 1 for caption in captions)
+    # The padded frames of the second video get no attention.
+    assert np.all(served["attention"][1, :, 4:] == 0)
     words = [
         " ".join(word.decode() for word in row if word)
         for row in served["words"]

@@ -31,7 +31,8 @@ def write_export(
     plug in through `endpoint_adders`: each is called as
     `adder(archive, model, signatures)` after these signatures are added,
     and may add endpoints of its own, calling the functions of `signatures`
-    (`vidattn.export.ServingSignature`) inside them.
+    (`vidattn.export.ServingSignature`) inside them. Each endpoint is
+    traced once.
 
     Args:
         model: the built Keras model the signatures call.
@@ -56,6 +57,7 @@ def write_export(
         )
     for add_endpoints in endpoint_adders:
         add_endpoints(archive, model, signatures)
+    _trace_endpoints_once(archive)
     metadata_text = json.dumps(metadata, indent=1, ensure_ascii=False)
     archive.add_variable_collection(
         METADATA,
@@ -77,3 +79,22 @@ def write_export(
         with atomic_output_path(export_dir, directory=True) as staging:
             archive.write_out(staging, verbose=False)
     return export_dir
+
+
+def _trace_endpoints_once(archive):
+    """Makes `write_out` save each endpoint's one trace as it is.
+
+    `tf.saved_model.save` traces every `tf.function` it saves again inside
+    its save context (part of the trace cache's key), after `ExportArchive`
+    traced it outside to find its variables: every endpoint's graph (a
+    beam search, a window loop) would be built twice. A concrete function
+    is saved as it is, so each endpoint is traced here once and stands in
+    the archive as its concrete function, which is also its signature (and
+    `serving_default`'s, for the first).
+    """
+    concrete_functions = {}
+    for name in archive._endpoint_names:
+        function = getattr(archive._tf_trackable, name)
+        concrete_functions[name] = function.get_concrete_function()
+        setattr(archive._tf_trackable, name, concrete_functions[name])
+    archive._get_concrete_fn = concrete_functions.__getitem__

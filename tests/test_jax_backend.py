@@ -211,7 +211,7 @@ def test_layer_and_model_tests_pass_under_jax():
             "-p",
             "no:cacheprovider",
             "--durations=0",
-            *JAX_TESTS,
+            *jax_test_ids(),
         ],
         timeout=2400,
     )

@@ -13,8 +13,8 @@ from tests.export.test_serving_round_trip import save_inputs
 from vidattn.export.raw_frame_signatures import add_raw_frame_endpoints
 from vidattn.export.raw_frame_signatures import frame_features
 from vidattn.export.raw_frame_signatures import raw_frame_endpoint_adder
+from vidattn.export.serving_signature import ServingSignature
 from vidattn.export.streaming_signatures import STATE_NAMES
-from vidattn.export.streaming_signatures import add_streaming_endpoints
 from vidattn.export.streaming_signatures import streaming_signatures
 
 # EfficientNet-Lite0 at 64x64 keeps the backbone fast: 2x2x1280 cubes.
@@ -37,6 +37,12 @@ def extract(backbone, videos):
     return np.stack([backbone.extract(video) for video in videos])
 
 
+def features_spec():
+    return tf.TensorSpec(
+        (None, None, GRID, GRID, CHANNELS), tf.float32, "features"
+    )
+
+
 def make_mask():
     mask = np.ones((BATCH, FRAMES), bool)
     mask[0, 2:] = False
@@ -45,13 +51,12 @@ def make_mask():
 
 @pytest.fixture(scope="module")
 def exported(backbone, tmp_path_factory):
-    """An action model's export with the stream and two frame twins.
+    """An action model's export with its stream and three frame twins.
 
-    The exporter calls two endpoint adders: the stream's, and one that gives
-    frame twins to its `clip_with_mask` signature and to a captioner's
-    search (one `add_raw_frame_endpoints` call, so the backbone is traced
-    once). What the Keras models answer on `backbone.extract` of the videos
-    is computed here too, before the tests' Keras sessions are cleared.
+    An endpoint adder gives frame twins to the export's `clip_with_mask`
+    and `stream_step` signatures and to a captioner's search. What the
+    Keras models answer on `backbone.extract` of the videos is computed
+    here too, before the tests' Keras sessions are cleared.
     """
     videos = make_videos()
     features = extract(backbone, videos)
@@ -68,27 +73,22 @@ def exported(backbone, tmp_path_factory):
         "caption": captioner.generate(features, beam_width=1, max_length=4),
     }
 
-    def add_twins(archive, model, signatures):
-        def clip(features, frame_mask=None):
-            return signatures["clip_with_mask"].function(
-                features=features, frame_mask=frame_mask
-            )
-
-        def caption(features, frame_mask=None):
-            return captioner.search(
-                features, frame_mask, beam_width=1, max_length=4
-            )
-
-        expected["names"] = add_raw_frame_endpoints(
-            archive,
-            {"clip_with_mask": (clip, True), "caption": (caption, False)},
-            backbone,
+    def caption(features, frame_mask=None):
+        return captioner.search(
+            features, frame_mask, beam_width=1, max_length=4
         )
 
+    def add_twins(archive, model, signatures):
+        # One adder call, so that the backbone is traced once.
+        chosen = {
+            "clip_with_mask": signatures["clip_with_mask"],
+            "stream_step": signatures["stream_step"],
+            "caption": ServingSignature(caption, (features_spec(),)),
+        }
+        raw_frame_endpoint_adder(backbone)(archive, model, chosen)
+
     path = tmp_path_factory.mktemp("export") / "1"
-    vidattn.export.export_action_model(
-        model, path, endpoint_adders=[add_streaming_endpoints, add_twins]
-    )
+    vidattn.export.export_action_model(model, path, endpoint_adders=[add_twins])
     return {
         "dir": str(path),
         "signatures": tf.saved_model.load(str(path)).signatures,
@@ -110,9 +110,13 @@ def test_the_features_equal_those_of_backbone_extract(backbone, height, width):
 
 @pytest.mark.slow
 def test_the_clip_twin_answers_as_the_model_on_extracted_features(exported):
-    assert exported["expected"]["names"] == [
-        "clip_with_mask_from_frames",
+    twins = [
+        name for name in exported["signatures"] if name.endswith("_from_frames")
+    ]
+    assert sorted(twins) == [
         "caption_from_frames",
+        "clip_with_mask_from_frames",
+        "stream_step_from_frames",
     ]
     outputs = exported["signatures"]["clip_with_mask_from_frames"](
         frames=tf.constant(exported["videos"]),
@@ -158,6 +162,22 @@ def test_the_exported_stream_ends_on_the_clip_signature_s_answer(exported):
     clip = signatures["clip"](features=tf.constant(features))
     np.testing.assert_allclose(
         state["probabilities"].numpy(), clip["probabilities"].numpy(), atol=1e-5
+    )
+
+
+@pytest.mark.slow
+def test_a_stream_of_frames_ends_on_the_clip_s_answer(exported):
+    signatures = exported["signatures"]
+    videos, features = exported["videos"], exported["features"]
+    state = signatures["stream_start"](features=tf.constant(features))
+    for t in range(FRAMES):
+        state = signatures["stream_step_from_frames"](
+            frame=tf.constant(videos[:, t]),
+            **{name: state[name] for name in STATE_NAMES},
+        )
+    clip = signatures["clip"](features=tf.constant(features))
+    np.testing.assert_allclose(
+        state["probabilities"].numpy(), clip["probabilities"].numpy(), atol=1e-4
     )
 
 
@@ -266,13 +286,21 @@ def test_the_adder_twins_the_signatures_that_take_features(backbone):
     raw_frame_endpoint_adder(backbone)(archive, model, signatures)
     frames = ("frames", (None, None, None, None, 3), "uint8")
     mask = ("frame_mask", (None, None), "bool")
-    # The clips' frames and the videos' differ: the twins take any count.
+    # Each twin takes the frame count of its signature.
+    clip_frames = ("frames", (None, FRAMES, None, None, 3), "uint8")
+    clip_mask = ("frame_mask", (None, FRAMES), "bool")
     # `stream_start` takes features too (a stream may start from frames);
-    # `stream_step` takes a frame's cube, not features.
+    # `stream_step` takes a frame's cube, and its twin a frame.
+    states = archive.endpoints["stream_step_from_frames"][1:]
+    assert [name for name, _, _ in states] == list(STATE_NAMES)
     assert archive.endpoints == {
         "stream_start_from_frames": [frames],
-        "clip_from_frames": [frames],
-        "clip_with_mask_from_frames": [frames, mask],
+        "stream_step_from_frames": [
+            ("frame", (None, None, None, 3), "uint8"),
+            *states,
+        ],
+        "clip_from_frames": [clip_frames],
+        "clip_with_mask_from_frames": [clip_frames, clip_mask],
         "video_from_frames": [frames],
         "video_with_mask_from_frames": [frames, mask],
     }
@@ -318,3 +346,36 @@ def test_the_adder_checks_its_backbone_and_the_names_it_is_given(backbone):
     signatures = vidattn.export.action_signatures(model)
     with pytest.raises(ValueError, match="'clip', 'clip_with_mask', 'video'"):
         adder(keras.export.ExportArchive(), model, signatures)
+
+
+def test_answer_functions_get_frame_twins(backbone):
+    def answer(features, frame_mask=None):
+        return {"features": features}
+
+    archive = RecordingArchive()
+    names = add_raw_frame_endpoints(
+        archive,
+        {"clip": (answer, True), "caption": (answer, False)},
+        backbone,
+        frames=FRAMES,
+    )
+    assert names == ["clip_from_frames", "caption_from_frames"]
+    frames = ("frames", (None, FRAMES, None, None, 3), "uint8")
+    assert archive.endpoints == {
+        "clip_from_frames": [frames, ("frame_mask", (None, FRAMES), "bool")],
+        "caption_from_frames": [frames],
+    }
+
+
+def test_a_backbone_of_other_cubes_is_refused(backbone, tmp_path):
+    model = vidattn.models.ActionRecognizer(3, units=8, num_layers=1)
+    model(np.zeros((1, FRAMES, 2, 2, 8), "float32"))
+    with pytest.raises(
+        ValueError,
+        match=r"Expected a backbone whose cubes are the model's, \(2, 2, 8\).*"
+        r"\(2, 2, 1280\)",
+    ):
+        vidattn.export.export_action_model(
+            model, tmp_path / "1", backbone=backbone
+        )
+    assert not (tmp_path / "1").exists()

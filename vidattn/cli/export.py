@@ -10,7 +10,13 @@ all. It holds the signatures (an action model: `clip` = `serving_default`,
 `clip_with_mask`, `video`, `video_with_mask`; a captioner: `caption` =
 `serving_default`, `caption_with_mask`) and, in `assets/`, the model's
 metadata (`vidattn_metadata.json`) and its `class_names.txt` or
-`vocabulary.txt`. The command prints the folder and every signature's
+`vocabulary.txt`. The soft-attention action model also gets `stream_start`
+and `stream_step`, to classify a stream frame by frame (`--nostreaming`
+leaves them out). Every signature that takes feature cubes gets a
+`<name>_from_frames` twin that takes uint8 RGB frames and runs the backbone
+the model's features came from inside the graph (named in the model's
+metadata, or by `--backbone`, `--layer`, `--input_size`; `--noraw_frames`
+leaves them out). The command prints the folder and every signature's
 inputs and outputs.
 
 The window flags apply to action models (their `video` signatures cut each
@@ -20,11 +26,21 @@ flags to captioners; a flag of the other kind is refused.
 
 from absl import flags
 
+from vidattn.cli.backbone_flags import backbone_from_flags
+from vidattn.cli.backbone_flags import define_backbone_flags
 from vidattn.cli.model_kind_flags import refuse_flags
 
 FLAGS = flags.FLAGS
 
-ACTION_FLAGS = ("frames", "top_k", "window", "fps", "stride", "aggregation")
+ACTION_FLAGS = (
+    "frames",
+    "top_k",
+    "window",
+    "fps",
+    "stride",
+    "aggregation",
+    "streaming",
+)
 CAPTION_FLAGS = ("beam_width", "max_length", "length_normalization")
 
 
@@ -98,6 +114,19 @@ def define_flags():
         "log p / length**alpha.",
         lower_bound=0.0,
     )
+    flags.DEFINE_boolean(
+        "streaming",
+        None,
+        "Action models: add stream_start and stream_step (default: for the "
+        "soft-attention model, the one that streams).",
+    )
+    flags.DEFINE_boolean(
+        "raw_frames",
+        True,
+        "Add a <signature>_from_frames twin of each signature, which takes "
+        "uint8 RGB frames and runs the backbone in the graph.",
+    )
+    define_backbone_flags()
     flags.mark_flags_as_required(["model", "export_base"])
 
 
@@ -122,7 +151,20 @@ def main(argv):
             "fps": FLAGS.fps,
             "stride": FLAGS.stride,
             "aggregation": FLAGS.aggregation,
+            "streaming": FLAGS.streaming,
         }
+    if FLAGS.raw_frames:
+        backbone = backbone_from_flags(model)
+        if tuple(backbone.feature_shape) != tuple(model.feature_grid):
+            raise ValueError(
+                f"Expected the backbone of {FLAGS.model}'s features, whose "
+                f"cubes are {tuple(model.feature_grid)}. Received "
+                f"{backbone!r}, whose cubes are "
+                f"{tuple(backbone.feature_shape)}: name the model's backbone "
+                "with --backbone, --layer and --input_size, or leave out the "
+                "_from_frames signatures with --noraw_frames."
+            )
+        settings["backbone"] = backbone
     export_dir = export_model(
         model,
         FLAGS.export_base,

@@ -11,8 +11,15 @@ ACTION_SETTINGS = (
     "fps",
     "stride",
     "aggregation",
+    "streaming",
+    "backbone",
 )
-CAPTION_SETTINGS = ("beam_width", "max_length", "length_normalization")
+CAPTION_SETTINGS = (
+    "beam_width",
+    "max_length",
+    "length_normalization",
+    "backbone",
+)
 
 
 def export_model(
@@ -42,8 +49,9 @@ def export_model(
         endpoint_adders: more signatures; see `vidattn.export.write_export`.
         **settings: for action models `frames`, `top_k`,
             `window_length`, `fps`, `stride`, `aggregation` (see
-            `vidattn.export.action_signatures`); for captioners
-            `beam_width`, `max_length`, `length_normalization`.
+            `vidattn.export.action_signatures`), `streaming`; for
+            captioners `beam_width`, `max_length`, `length_normalization`;
+            for both `backbone` (see `vidattn.export.export_action_model`).
 
     Returns:
         The version's folder, a str.

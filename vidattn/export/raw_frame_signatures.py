@@ -13,6 +13,7 @@ from keras import ops
 
 from vidattn.backbones.backbone import Backbone
 from vidattn.export.serving_input_checks import check_serving_inputs
+from vidattn.export.serving_signature import ServingSignature
 from vidattn.utils.arguments import check_positive_int
 
 FROM_FRAMES_SUFFIX = "_from_frames"
@@ -56,17 +57,77 @@ def frame_features(backbone, frames):
     return ops.map(video_features, frames)
 
 
-def add_raw_frame_endpoints(archive, answer_functions, backbone, frames=None):
-    """Adds a `<name>_from_frames` twin of feature-taking signatures.
+def raw_frame_signatures(signatures, backbone, names=None):
+    """The `<name>_from_frames` twins of signatures that take feature cubes.
 
-    Each twin takes `frames` uint8 `(batch, frames, height, width, 3)` (any
-    height and width; RGB, channels-last, as decoded), and `frame_mask`
-    bool `(batch, frames)` where its answer takes one, and returns what the
-    answer function returns on the frames' feature cubes
-    (`frame_features`). A frame tensor of another dtype is refused by the
-    signature (TensorFlow: "expected to be a uint8 tensor"); one of another
-    shape, e.g. without 3 channels, by an error that names the input
-    (`vidattn.export.check_serving_inputs`).
+    A twin takes what its signature takes, with the cubes replaced by the
+    frames they come from: `features` `(batch, frames, K, K, channels)` by
+    `frames` uint8 `(batch, frames, height, width, 3)`, and a stream step's
+    `frame` `(batch, K, K, channels)` by `frame` uint8
+    `(batch, height, width, 3)` (any height and width; RGB, channels-last,
+    as decoded). Its outputs are the signature's on `frame_features`. All
+    twins call one `tf.function` of the backbone, so an export traces and
+    holds the backbone's graph once. A frame tensor of another dtype is
+    refused by the signature (TensorFlow: "expected to be a uint8 tensor");
+    one of another shape, e.g. without 3 channels, by an error that names
+    the input (`vidattn.export.check_serving_inputs`).
+
+    Args:
+        signatures: dict of `vidattn.export.ServingSignature` by name.
+        backbone: the `vidattn.backbones.Backbone` the model's features
+            came from (same network, layer and input size).
+        names: sequence of str, or `None` (default): every signature that
+            takes `features` or a `frame`.
+
+    Returns:
+        A dict of `vidattn.export.ServingSignature` by twin name.
+
+    Raises:
+        ValueError: if `backbone` is not a `Backbone`, or `names` names a
+            signature that takes no cubes.
+
+    Example:
+
+    ```python
+    signatures = vidattn.export.action_signatures(model)
+    twins = raw_frame_signatures(signatures, backbone, ["clip"])
+    twins["clip_from_frames"].function(frames=uint8_videos)
+    ```
+    """
+    _check_backbone(backbone)
+    if isinstance(names, str):
+        raise ValueError(
+            "Expected `names` to be a sequence of signature names or None. "
+            f"Received the str names={names!r}: write [{names!r}]."
+        )
+    chosen = _cube_signatures(signatures, names)
+    videos_spec = tf.TensorSpec((None, None, None, None, 3), tf.uint8)
+
+    # One function that every twin calls: the backbone is traced once, and
+    # the SavedModel holds its graph once. Its variables are tracked
+    # through the twins that use them: tracking the backbone's model would
+    # also trace and save Keras's default signature of it.
+    @tf.function(input_signature=[videos_spec])
+    def features_of(videos):
+        return frame_features(backbone, videos)
+
+    twins = {}
+    for name, signature in chosen.items():
+        specs = tuple(_frames_spec(spec) for spec in signature.input_signature)
+        twins[f"{name}{FROM_FRAMES_SUFFIX}"] = ServingSignature(
+            _twin(signature.function, specs, features_of),
+            specs,
+            f"{signature.description} (from uint8 RGB frames through "
+            f"{backbone.name})",
+        )
+    return twins
+
+
+def add_raw_frame_endpoints(archive, answer_functions, backbone, frames=None):
+    """Adds `<name>_from_frames` endpoints for answer functions of cubes.
+
+    The functions' twins are those of `raw_frame_signatures`, for answer
+    functions that are not `vidattn.export.ServingSignature`s yet.
 
     Args:
         archive: a `keras.export.ExportArchive`. The backbone's variables
@@ -105,55 +166,34 @@ def add_raw_frame_endpoints(archive, answer_functions, backbone, frames=None):
     ```
     """
     _check_arguments(answer_functions, backbone, frames)
-    frames_spec = tf.TensorSpec(
-        (None, frames, None, None, 3), tf.uint8, "frames"
+    features_spec = tf.TensorSpec(
+        (None, frames) + tuple(backbone.feature_shape), tf.float32, "features"
     )
     mask_spec = tf.TensorSpec((None, frames), tf.bool, "frame_mask")
-
-    # One function that every twin calls: the backbone is traced once, and
-    # the SavedModel holds its graph once. Its variables are tracked
-    # through the twins that use them: tracking the backbone's model would
-    # also trace and save Keras's default signature of it.
-    @tf.function(input_signature=[frames_spec])
-    def features_of(video_frames):
-        inputs = check_serving_inputs({"frames": video_frames}, [frames_spec])
-        return frame_features(backbone, inputs["frames"])
-
-    names = []
-    for name, (answer, has_mask) in answer_functions.items():
-        endpoint = f"{name}{FROM_FRAMES_SUFFIX}"
-        if has_mask:
-            archive.add_endpoint(
-                endpoint,
-                _masked_twin(answer, features_of),
-                input_signature=[frames_spec, mask_spec],
-            )
-        else:
-            archive.add_endpoint(
-                endpoint,
-                _twin(answer, features_of),
-                input_signature=[frames_spec],
-            )
-        names.append(endpoint)
-    return names
+    signatures = {
+        name: ServingSignature(
+            answer,
+            (features_spec, mask_spec) if has_mask else (features_spec,),
+        )
+        for name, (answer, has_mask) in answer_functions.items()
+    }
+    return _add_endpoints(archive, raw_frame_signatures(signatures, backbone))
 
 
 def raw_frame_endpoint_adder(backbone, names=None):
     """An endpoint adder that gives an export's signatures frame twins.
 
-    For `vidattn.export.write_export`'s `endpoint_adders` (and so
-    `export_action_model`, `export_video_captioner`, `export_model`):
-    `adder(archive, model, signatures)` adds, for each chosen
-    `vidattn.export.ServingSignature` that takes `features` (and
-    `frame_mask`), its `<name>_from_frames` twin
-    (`add_raw_frame_endpoints`). The twins take the frames count that
-    the chosen signatures' features fix, if they all fix the same one.
+    For `vidattn.export.write_export`'s `endpoint_adders`:
+    `adder(archive, model, signatures)` adds the `raw_frame_signatures`
+    twins of the chosen signatures. `export_action_model(...,
+    backbone=...)` and `export_video_captioner(..., backbone=...)` add them
+    without an adder.
 
     Args:
         backbone: the `vidattn.backbones.Backbone` the model's features
             came from.
         names: sequence of str, or `None` (default): every signature that
-            takes features.
+            takes `features` or a `frame`.
 
     Returns:
         The adder, a callable `(archive, model, signatures)`.
@@ -179,64 +219,69 @@ def raw_frame_endpoint_adder(backbone, names=None):
         )
 
     def add_endpoints(archive, model, signatures):
-        chosen = _feature_signatures(signatures, names)
-        frame_counts = {
-            signature.input_signature[0].shape[1]
-            for signature in chosen.values()
-        }
-        answer_functions = {
-            name: (
-                _keyword_answer(signature.function),
-                len(signature.input_names) == 2,
-            )
-            for name, signature in chosen.items()
-        }
-        add_raw_frame_endpoints(
-            archive,
-            answer_functions,
-            backbone,
-            frames=frame_counts.pop() if len(frame_counts) == 1 else None,
+        del model
+        _add_endpoints(
+            archive, raw_frame_signatures(signatures, backbone, names)
         )
 
     return add_endpoints
 
 
-def _feature_signatures(signatures, names):
-    takes_features = {
+def _add_endpoints(archive, signatures):
+    for name, signature in signatures.items():
+        archive.add_endpoint(
+            name,
+            signature.function,
+            input_signature=list(signature.input_signature),
+        )
+    return list(signatures)
+
+
+def _takes_cubes(signature):
+    return "features" in signature.input_names or (
+        "frame" in signature.input_names
+    )
+
+
+def _cube_signatures(signatures, names):
+    takes_cubes = {
         name: signature
         for name, signature in signatures.items()
-        if signature.input_names in (("features",), ("features", "frame_mask"))
+        if _takes_cubes(signature)
     }
     if names is None:
-        return takes_features
-    if any(name not in takes_features for name in names):
+        return takes_cubes
+    if any(name not in takes_cubes for name in names):
         raise ValueError(
             "Expected `names` among the export's signatures that take "
-            f"features: {sorted(takes_features)}. Received: names={names!r}"
+            f"feature cubes: {sorted(takes_cubes)}. Received: names={names!r}"
         )
-    return {name: takes_features[name] for name in names}
+    return {name: takes_cubes[name] for name in names}
 
 
-def _keyword_answer(function):
-    def answer(features, frame_mask=None):
-        if frame_mask is None:
-            return function(features=features)
-        return function(features=features, frame_mask=frame_mask)
-
-    return answer
-
-
-# A signature's inputs take the names of its function's arguments.
-def _twin(answer, features_of):
-    def answer_frames(frames):
-        return answer(features_of(frames))
-
-    return answer_frames
+def _frames_spec(spec):
+    """The uint8 frames spec that stands in for a cubes spec."""
+    if spec.name == "features":
+        return tf.TensorSpec(
+            (None, spec.shape[1], None, None, 3), tf.uint8, "frames"
+        )
+    if spec.name == "frame":
+        return tf.TensorSpec((None, None, None, 3), tf.uint8, "frame")
+    return spec
 
 
-def _masked_twin(answer, features_of):
-    def answer_frames(frames, frame_mask):
-        return answer(features_of(frames), frame_mask)
+# A signature's inputs take the names of their specs: the twin takes them
+# positionally, in the specs' order.
+def _twin(function, specs, features_of):
+    names = [spec.name for spec in specs]
+
+    def answer_frames(*tensors):
+        inputs = check_serving_inputs(dict(zip(names, tensors)), specs)
+        if "frames" in inputs:
+            inputs["features"] = features_of(inputs.pop("frames"))
+        if "frame" in inputs:
+            inputs["frame"] = features_of(inputs["frame"][:, None])[:, 0]
+        return function(**inputs)
 
     return answer_frames
 

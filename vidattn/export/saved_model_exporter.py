@@ -11,6 +11,9 @@ from vidattn.export.caption_signatures import caption_signatures
 from vidattn.export.export_metadata import CLASS_NAMES_FILE
 from vidattn.export.export_metadata import VOCABULARY_FILE
 from vidattn.export.export_metadata import export_metadata
+from vidattn.export.raw_frame_signatures import raw_frame_signatures
+from vidattn.export.streaming_signatures import streaming_signatures
+from vidattn.models.action_recognizer import ActionRecognizer
 
 
 def export_action_model(
@@ -24,12 +27,19 @@ def export_action_model(
     fps=None,
     stride=1,
     aggregation="mean",
+    streaming=None,
+    backbone=None,
     endpoint_adders=(),
 ):
     """Writes an action model as a SavedModel that TF Serving can load.
 
     The signatures of `vidattn.export.action_signatures`: `clip` (also
-    `serving_default`), `clip_with_mask`, `video` and `video_with_mask`.
+    `serving_default`), `clip_with_mask`, `video` and `video_with_mask`;
+    for the soft-attention model `stream_start` and `stream_step`
+    (`vidattn.export.streaming_signatures`: a stream classified frame by
+    frame); and, given the backbone the features came from, a
+    `<name>_from_frames` twin of each, which takes uint8 RGB frames
+    (`vidattn.export.raw_frame_signatures`).
 
     What a client needs to know travels in the folder's `assets/`:
     `vidattn_metadata.json` (`export_metadata`, with the `video`
@@ -51,6 +61,11 @@ def export_action_model(
         overwrite: bool. Replace an existing directory. Defaults to `False`.
         top_k, window_length, fps, stride, aggregation: see
             `vidattn.export.action_signatures`.
+        streaming: bool or `None`. Add the streaming signatures. `None`
+            (default): for an `ActionRecognizer`, the model that attends.
+        backbone: a `vidattn.backbones.Backbone` or `None` (default). The
+            backbone the model's features came from (same network, layer
+            and input size), to add the frame twins of every signature.
         endpoint_adders: more signatures; see `vidattn.export.write_export`.
 
     Returns:
@@ -58,8 +73,8 @@ def export_action_model(
 
     Raises:
         ValueError: if the model is not built, an argument is out of range,
-            the directory exists, or Keras runs on another backend than
-            TensorFlow.
+            `streaming=True` for a model without attention, the directory
+            exists, or Keras runs on another backend than TensorFlow.
 
     Example:
 
@@ -80,8 +95,14 @@ def export_action_model(
         stride=stride,
         aggregation=aggregation,
     )
+    if streaming is None:
+        streaming = isinstance(model, ActionRecognizer)
+    if streaming:
+        signatures.update(streaming_signatures(model))
+    signatures = _with_frame_twins(model, signatures, backbone)
     window_length, frame_skip = window_settings(model, window_length, fps)
     metadata = export_metadata(model)
+    metadata.update(_backbone_metadata(backbone))
     metadata.update(
         top_k=min(top_k, model.num_classes),
         window_length=window_length,
@@ -101,6 +122,34 @@ def export_action_model(
         text_files={CLASS_NAMES_FILE: class_names},
         endpoint_adders=endpoint_adders,
     )
+
+
+def _with_frame_twins(model, signatures, backbone):
+    if backbone is None:
+        return signatures
+    cube = tuple(model.feature_grid)
+    if tuple(getattr(backbone, "feature_shape", cube)) != cube:
+        raise ValueError(
+            f"Expected a backbone whose cubes are the model's, {cube}. "
+            f"Received {backbone!r}, whose cubes are "
+            f"{tuple(backbone.feature_shape)}: give the backbone, layer and "
+            "input size the model's features were extracted with."
+        )
+    return {**signatures, **raw_frame_signatures(signatures, backbone)}
+
+
+def _backbone_metadata(backbone):
+    """What the `_from_frames` signatures run, for the export's metadata."""
+    if backbone is None:
+        return {}
+    return {
+        "frames_backbone": {
+            "name": backbone.name,
+            "layer": backbone.layer_name,
+            "input_size": list(backbone.input_size),
+            "feature_shape": list(backbone.feature_shape),
+        }
+    }
 
 
 def _check_export(model, export_dir, overwrite):
@@ -138,6 +187,7 @@ def export_video_captioner(
     max_length=30,
     length_normalization=0.0,
     overwrite=False,
+    backbone=None,
     endpoint_adders=(),
 ):
     """Writes a captioner as a SavedModel that describes videos in words.
@@ -146,7 +196,9 @@ def export_video_captioner(
     graph, and the vocabulary travels in the SavedModel (the tokenizer's
     lookup tables), so the folder alone turns feature cubes into sentences.
     The signatures of `vidattn.export.caption_signatures`: `caption` (also
-    `serving_default`) and `caption_with_mask`.
+    `serving_default`) and `caption_with_mask`; given the backbone the
+    features came from, their `<name>_from_frames` twins, which take uint8
+    RGB frames (`vidattn.export.raw_frame_signatures`).
 
     `assets/` holds `vidattn_metadata.json` (`export_metadata`, with
     `"beam_width"`, `"max_length"` and `"length_normalization"`; also read
@@ -163,6 +215,8 @@ def export_video_captioner(
         length_normalization: float. See `VideoCaptioner.generate`.
             Defaults to `0.0`.
         overwrite: bool. Replace an existing directory. Defaults to `False`.
+        backbone: a `vidattn.backbones.Backbone` or `None` (default): see
+            `export_action_model`.
         endpoint_adders: more signatures; see `vidattn.export.write_export`.
 
     Returns:
@@ -188,7 +242,9 @@ def export_video_captioner(
         max_length=max_length,
         length_normalization=length_normalization,
     )
+    signatures = _with_frame_twins(model, signatures, backbone)
     metadata = export_metadata(model)
+    metadata.update(_backbone_metadata(backbone))
     metadata.update(
         beam_width=beam_width,
         max_length=max_length,

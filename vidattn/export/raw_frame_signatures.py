@@ -95,11 +95,7 @@ def raw_frame_signatures(signatures, backbone, names=None):
     ```
     """
     _check_backbone(backbone)
-    if isinstance(names, str):
-        raise ValueError(
-            "Expected `names` to be a sequence of signature names or None. "
-            f"Received the str names={names!r}: write [{names!r}]."
-        )
+    _check_names(names)
     chosen = _cube_signatures(signatures, names)
     videos_spec = tf.TensorSpec((None, None, None, None, 3), tf.uint8)
 
@@ -212,11 +208,7 @@ def raw_frame_endpoint_adder(backbone, names=None):
     ```
     """
     _check_backbone(backbone)
-    if isinstance(names, str):
-        raise ValueError(
-            "Expected `names` to be a sequence of signature names or None. "
-            f"Received the str names={names!r}: write [{names!r}]."
-        )
+    _check_names(names)
 
     def add_endpoints(archive, model, signatures):
         del model
@@ -284,6 +276,14 @@ def _twin(function, specs, features_of):
         return function(**inputs)
 
     return answer_frames
+
+
+def _check_names(names):
+    if isinstance(names, str):
+        raise ValueError(
+            "Expected `names` to be a sequence of signature names or None. "
+            f"Received the str names={names!r}: write [{names!r}]."
+        )
 
 
 def _check_backbone(backbone):

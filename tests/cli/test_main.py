@@ -139,3 +139,20 @@ def test_a_backend_that_is_not_installed_says_how_to_install_it(monkeypatch):
     with pytest.raises(ValueError, match="pip install 'jax") as error:
         main.check_backend("jax")
     assert "Received: it is not installed" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "path, level, shown",
+    [
+        ("/site-packages/tensorflow/python/saved_model/save.py", 20, False),
+        ("/site-packages/keras/src/export/export_lib.py", 20, False),
+        ("/site-packages/tensorflow/python/saved_model/save.py", 30, True),
+        ("/work/vidattn/extraction/extraction_progress.py", 20, True),
+    ],
+)
+def test_only_the_libraries_info_lines_are_dropped(path, level, shown):
+    import logging
+
+    main.quiet_tensorflow()
+    record = logging.LogRecord("absl", level, path, 1, "message", (), None)
+    assert logging.getLogger("absl").filter(record) == shown

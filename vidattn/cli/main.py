@@ -101,10 +101,23 @@ def quiet_tensorflow():
     tensorflow_logger = logging.getLogger("tensorflow")
     if tensorflow_logger.level == logging.NOTSET:
         tensorflow_logger.setLevel(logging.ERROR)
+    # TensorFlow's SavedModel code logs its steps through absl (renamed
+    # inputs, sharding, fingerprints), which the commands' own progress
+    # lines also use: only TensorFlow's and Keras's info lines are dropped.
+    absl_logger = logging.getLogger("absl")
+    if _library_info_line not in absl_logger.filters:
+        absl_logger.addFilter(_library_info_line)
     # JAX reports each accelerator plugin it did not find (CUDA, ROCm, TPU).
     jax_platforms_logger = logging.getLogger("jax._src.xla_bridge")
     if jax_platforms_logger.level == logging.NOTSET:
         jax_platforms_logger.setLevel(logging.WARNING)
+
+
+def _library_info_line(record):
+    """False for an info line that TensorFlow or Keras logged through absl."""
+    path = record.pathname.replace(os.sep, "/")
+    library = "/tensorflow/" in path or "/keras/" in path
+    return not (library and record.levelno < logging.WARNING)
 
 
 def backend_from_arguments(arguments):

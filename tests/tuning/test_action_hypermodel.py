@@ -1,9 +1,13 @@
+import csv
+import glob
 import os
 
 import keras
 import keras_tuner
 import numpy as np
 import pytest
+import tensorflow as tf
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 import vidattn
 from tests.fixtures.feature_datasets import write_split
@@ -45,6 +49,52 @@ def test_hypermodel_builds_the_choices_it_is_given():
 
 
 @pytest.mark.slow
+def test_ranges_and_several_attention_forms_are_searched():
+    hypermodel = ActionHyperModel(
+        3,
+        5,
+        2,
+        8,
+        depths=(1,),
+        widths=(4,),
+        penalty_range=(0.0, 10.0),
+        dropout_range=(0.2, 0.2),
+        attentions=("linear", "additive"),
+        objective="video_accuracy",
+    )
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    space = {item.name: item for item in hp.space}
+    assert type(space["attention_penalty"]).__name__ == "Float"
+    assert (
+        space["attention_penalty"].min_value,
+        space["attention_penalty"].max_value,
+    ) == (0.0, 10.0)
+    assert space["attention"].values == ["linear", "additive"]
+    assert "dropout" not in space  # One value: fixed, not searched.
+    assert model.dropout == 0.2
+    assert hypermodel.objective.name == "val_video_accuracy"
+    assert hypermodel.objective.direction == "max"
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(attentions=("linear", "soft")), r"attentions\[1\]"),
+        (dict(penalty_range=(5.0, 1.0)), "low <= high"),
+        (dict(dropout_range=(0.0, 1.0)), r"dropout_range\[1\]"),
+        (dict(objective="bleu4"), "scores a action model|scores captioning"),
+        (
+            dict(objective="video_accuracy", multi_label=True),
+            "objective='video_map'",
+        ),
+    ],
+)
+def test_a_wrong_search_space_or_objective_is_refused(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        ActionHyperModel(3, 5, 2, 8, **arguments)
+
+
 def test_a_search_runs_resumes_and_saves_the_best_model(tmp_path):
     train = vidattn.data.FeatureDataset(
         write_split(
@@ -70,9 +120,12 @@ def test_a_search_runs_resumes_and_saves_the_best_model(tmp_path):
         depths=(1, 2),
         widths=(8, 16),
         penalties=(0.0, 1.0),
+        objective="val_loss",
         verbose=0,
     )
-    best = run_search(train, validation, **options)
+    best = run_search(
+        train, validation, tensorboard_dir=str(tmp_path / "logs"), **options
+    )
     assert best["hyperparameters"]["num_layers"] in (1, 2)
     assert os.path.exists(best["model_path"])
     saved = keras.models.load_model(best["model_path"])
@@ -80,6 +133,33 @@ def test_a_search_runs_resumes_and_saves_the_best_model(tmp_path):
     assert saved.feature_metadata["window"] == 4
     trials = best["tuner"].oracle.trials
     assert len(trials) == 2
+    # The table: best first, with each trial's cost.
+    with open(best["summary_path"]) as file:
+        rows = list(csv.DictReader(file))
+    scores = sorted(trial.score for trial in trials.values())
+    assert [float(row["val_loss"]) for row in rows] == pytest.approx(scores)
+    assert {row["trial"] for row in rows} == set(trials)
+    for row in rows:
+        assert row["status"] == "COMPLETED"
+        assert (row["epochs"], row["best_epoch"]) == ("1", "1")
+        assert 100 < float(row["rss_mb"]) < 20_000
+        assert int(row["num_layers"]) in (1, 2)
+    # TensorBoard's HParams view: each trial's hyperparameters and session.
+    for trial_id, trial in trials.items():
+        (events,) = glob.glob(
+            str(tmp_path / "logs" / trial_id / "execution0" / "events.*")
+        )
+        tags = {
+            value.tag: value
+            for event in tf.compat.v1.train.summary_iterator(events)
+            for value in event.summary.value
+        }
+        assert "_hparams_/session_start_info" in tags
+        content = plugin_data_pb2.HParamsPluginData.FromString(
+            tags["_hparams_/session_start_info"].metadata.plugin_data.content
+        )
+        hparams = content.session_start_info.hparams
+        assert hparams["units"].number_value == trial.hyperparameters["units"]
     # A second call finds both trials done and runs none again.
     again = run_search(train, validation, **options)
     assert len(again["tuner"].oracle.trials) == 2

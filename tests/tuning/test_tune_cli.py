@@ -1,6 +1,10 @@
+import glob
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -42,6 +46,130 @@ def test_the_thesis_search_space_is_a_valid_flagfile():
     # The flags parse; the missing data is what fails.
     assert "/nonexistent/train" in result.stderr, result.stderr[-2000:]
     assert "FlagsError" not in result.stderr
+
+
+PARSE_FLAGFILES = """
+import glob, json, sys
+from absl import flags
+from vidattn.cli import tune
+tune.define_flags()
+parsed = {}
+for path in sorted(glob.glob("tuning/*.flags")):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["vidattn", "--flagfile=" + path, "--train_data=t",
+                 "--validation_data=v"])
+    arguments = tune.search_arguments()
+    parsed[path] = {k: v for k, v in arguments.items()
+                    if k in ("task", "objective", "tuner", "penalty_range",
+                             "depths", "beam_widths", "attentions")}
+print(json.dumps(parsed))
+"""
+
+
+def test_every_saved_search_configuration_parses_into_tune_flags():
+    result = run("-c", PARSE_FLAGFILES)
+    assert result.returncode == 0, result.stderr[-2000:]
+    parsed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(parsed) >= {
+        f"tuning/{name}.flags"
+        for name in ("ucf11", "hmdb51", "hollywood2", "youtube2text")
+    }
+    assert parsed["tuning/ucf11.flags"]["depths"] == [1, 2, 3, 4, 5]
+    assert parsed["tuning/hmdb51.flags"]["tuner"] == "hyperband"
+    hollywood2 = parsed["tuning/hollywood2.flags"]
+    assert hollywood2["objective"] == "video_map"
+    assert hollywood2["penalty_range"] == [0.0, 10.0]
+    captions = parsed["tuning/youtube2text.flags"]
+    assert (captions["task"], captions["objective"]) == ("captioning", "bleu4")
+    assert captions["beam_widths"] == [1, 4]
+    for path in glob.glob(os.path.join(REPO, "tuning", "*.flags")):
+        with open(path) as file:
+            header = file.read()
+        assert "vidattn tune --flagfile tuning/" in header, path
+
+
+def test_a_flag_of_the_other_task_is_refused():
+    result = run(
+        "-m",
+        "vidattn",
+        "tune",
+        "--task=captioning",
+        "--depths=1,2",
+        "--train_data=t",
+        "--validation_data=v",
+    )
+    assert result.returncode == 1
+    assert "Expected no --depths with --task captioning" in result.stderr
+
+
+def _trials(folder):
+    trials = {}
+    for path in glob.glob(os.path.join(folder, "trial_*", "trial.json")):
+        with open(path) as file:
+            trial = json.load(file)
+        values = trial["hyperparameters"]["values"]
+        trials[trial["trial_id"]] = (trial["status"], values)
+    return trials
+
+
+@pytest.mark.slow
+def test_a_killed_search_resumes_to_the_trials_of_an_unkilled_one(tmp_path):
+    train = write_split(
+        tmp_path / "train",
+        generate_moving_region_videos(8, frames=4, seed=1),
+        "train",
+    )
+    validation = write_split(
+        tmp_path / "val",
+        generate_moving_region_videos(4, frames=4, seed=2),
+        "validation",
+    )
+
+    def command(directory):
+        return [
+            "-m",
+            "vidattn",
+            "tune",
+            f"--train_data={train}",
+            f"--validation_data={validation}",
+            f"--directory={directory}",
+            "--max_trials=2",
+            "--epochs=1",
+            "--window=2",
+            "--batch_size=8",
+            "--depths=1",
+            "--widths=4,8",
+            "--penalties=0,1",
+            "--objective=val_loss",
+            "--seed=3",
+        ]
+
+    unkilled = run(*command(tmp_path / "unkilled"))
+    assert unkilled.returncode == 0, unkilled.stderr[-2000:]
+    folder = tmp_path / "killed" / "action_model"
+    process = subprocess.Popen(
+        [sys.executable, *command(tmp_path / "killed")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=REPO),
+        cwd=REPO,
+    )
+    try:
+        while not (folder / "trial_1" / "trial.json").exists():
+            assert process.poll() is None, "the search ended before trial 1"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert _trials(folder)["1"][0] == "RUNNING"
+    resumed = run(*command(tmp_path / "killed"))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    expected = _trials(tmp_path / "unkilled" / "action_model")
+    assert sorted(expected) == ["0", "1"]
+    assert {status for status, _ in expected.values()} == {"COMPLETED"}
+    assert _trials(folder) == expected
+    assert (folder / "summary.csv").exists()
 
 
 @pytest.mark.slow

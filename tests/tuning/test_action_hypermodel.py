@@ -95,6 +95,7 @@ def test_a_wrong_search_space_or_objective_is_refused(arguments, message):
         ActionHyperModel(3, 5, 2, 8, **arguments)
 
 
+@pytest.mark.slow
 def test_a_search_runs_resumes_and_saves_the_best_model(tmp_path):
     train = vidattn.data.FeatureDataset(
         write_split(
@@ -164,6 +165,79 @@ def test_a_search_runs_resumes_and_saves_the_best_model(tmp_path):
     again = run_search(train, validation, **options)
     assert len(again["tuner"].oracle.trials) == 2
     assert again["hyperparameters"] == best["hyperparameters"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "tuner, tuner_class",
+    [
+        ("hyperband", keras_tuner.Hyperband),
+        ("bayesian", keras_tuner.BayesianOptimization),
+    ],
+)
+def test_hyperband_and_bayesian_searches_run(tmp_path, tuner, tuner_class):
+    if tuner == "bayesian":
+        # keras-tuner's Gaussian process is scikit-learn's.
+        pytest.importorskip("sklearn")
+    data = vidattn.data.FeatureDataset(
+        write_split(
+            tmp_path / "train",
+            generate_moving_region_videos(4, frames=4, seed=1),
+            "train",
+        )
+    )
+    best = run_search(
+        data,
+        data,
+        directory=str(tmp_path / "search"),
+        tuner=tuner,
+        max_trials=2,
+        epochs=2,
+        window=2,
+        batch_size=4,
+        depths=(1,),
+        widths=(4, 8),
+        penalties=(0.0, 1.0),
+        verbose=0,
+    )
+    assert isinstance(best["tuner"], tuner_class)
+    trials = best["tuner"].oracle.trials.values()
+    assert {trial.status for trial in trials} == {"COMPLETED"}
+    if tuner == "hyperband":
+        # Hyperband's epochs are its own hyperparameters of each trial.
+        assert {trial.hyperparameters["tuner/epochs"] for trial in trials} == {
+            2
+        }
+    else:
+        assert len(trials) == 2
+    assert os.path.exists(best["model_path"])
+
+
+def test_bayesian_search_without_scikit_learn_says_what_to_install(tmp_path):
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("scikit-learn is installed")
+    data = vidattn.data.FeatureDataset(
+        write_split(
+            tmp_path / "train",
+            generate_moving_region_videos(2, frames=2, seed=1),
+            "train",
+        )
+    )
+    with pytest.raises(ImportError, match="keras-tuner\\[bayesian\\]"):
+        run_search(
+            data,
+            data,
+            directory=str(tmp_path / "search"),
+            tuner="bayesian",
+            window=2,
+            depths=(1,),
+            widths=(4,),
+            verbose=0,
+        )
 
 
 class DivergedHyperModel(ActionHyperModel):

@@ -112,49 +112,76 @@ def _trials(folder):
     return trials
 
 
-@pytest.mark.slow
-def test_a_killed_search_resumes_to_the_trials_of_an_unkilled_one(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_splits(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("splits")
     train = write_split(
-        tmp_path / "train",
+        directory / "train",
         generate_moving_region_videos(8, frames=4, seed=1),
         "train",
     )
     validation = write_split(
-        tmp_path / "val",
+        directory / "val",
         generate_moving_region_videos(4, frames=4, seed=2),
         "validation",
     )
+    return train, validation
 
-    def command(directory):
-        return [
-            "-m",
-            "vidattn",
-            "tune",
-            f"--train_data={train}",
-            f"--validation_data={validation}",
-            f"--directory={directory}",
-            "--max_trials=2",
-            "--epochs=1",
-            "--window=2",
-            "--batch_size=8",
-            "--depths=1",
-            "--widths=4,8",
-            "--penalties=0,1",
-            "--objective=val_loss",
-            "--seed=3",
-        ]
 
-    unkilled = run(*command(tmp_path / "unkilled"))
-    assert unkilled.returncode == 0, unkilled.stderr[-2000:]
-    folder = tmp_path / "killed" / "action_model"
+def search_flags(splits, directory):
+    train, validation = splits
+    return [
+        f"--train_data={train}",
+        f"--validation_data={validation}",
+        f"--directory={directory}",
+        "--max_trials=2",
+        "--epochs=1",
+        "--window=2",
+        "--batch_size=8",
+        "--depths=1",
+        "--widths=4,8",
+        "--penalties=0,1",
+        "--objective=val_loss",
+        "--seed=3",
+    ]
+
+
+@pytest.fixture(scope="module")
+def unkilled_search(tiny_splits, tmp_path_factory):
+    """A two-trial search run by the launcher, never killed."""
+    directory = tmp_path_factory.mktemp("unkilled")
+    result = run(
+        "tuning/search_action_model.py", *search_flags(tiny_splits, directory)
+    )
+    return result, directory / "action_model"
+
+
+@pytest.mark.slow
+def test_the_launcher_runs_a_search(unkilled_search):
+    result, folder = unkilled_search
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Best model:" in result.stdout
+    assert (folder / "best.keras").exists()
+    trials = _trials(folder)
+    assert sorted(trials) == ["0", "1"]
+    assert {status for status, _ in trials.values()} == {"COMPLETED"}
+
+
+@pytest.mark.slow
+def test_a_killed_search_resumes_to_the_trials_of_an_unkilled_one(
+    tiny_splits, unkilled_search, tmp_path
+):
+    command = ["-m", "vidattn", "tune", *search_flags(tiny_splits, tmp_path)]
+    folder = tmp_path / "action_model"
     process = subprocess.Popen(
-        [sys.executable, *command(tmp_path / "killed")],
+        [sys.executable, *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=dict(os.environ, PYTHONPATH=REPO),
         cwd=REPO,
     )
     try:
+        # Killed as trial 1 starts, after trial 0 has finished.
         while not (folder / "trial_1" / "trial.json").exists():
             assert process.poll() is None, "the search ended before trial 1"
             time.sleep(0.05)
@@ -163,40 +190,9 @@ def test_a_killed_search_resumes_to_the_trials_of_an_unkilled_one(tmp_path):
         process.kill()
         process.wait()
     assert _trials(folder)["1"][0] == "RUNNING"
-    resumed = run(*command(tmp_path / "killed"))
+    resumed = run(*command)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    expected = _trials(tmp_path / "unkilled" / "action_model")
-    assert sorted(expected) == ["0", "1"]
-    assert {status for status, _ in expected.values()} == {"COMPLETED"}
-    assert _trials(folder) == expected
+    unkilled, unkilled_folder = unkilled_search
+    assert unkilled.returncode == 0, unkilled.stderr[-2000:]
+    assert _trials(folder) == _trials(unkilled_folder)
     assert (folder / "summary.csv").exists()
-
-
-@pytest.mark.slow
-def test_the_launcher_runs_a_search(tmp_path):
-    train = write_split(
-        tmp_path / "train",
-        generate_moving_region_videos(16, frames=6, seed=1),
-        "train",
-    )
-    validation = write_split(
-        tmp_path / "val",
-        generate_moving_region_videos(8, frames=6, seed=2),
-        "validation",
-    )
-    result = run(
-        "tuning/search_action_model.py",
-        f"--train_data={train}",
-        f"--validation_data={validation}",
-        f"--directory={tmp_path / 'search'}",
-        "--max_trials=1",
-        "--epochs=1",
-        "--window=4",
-        "--batch_size=8",
-        "--depths=1",
-        "--widths=8",
-        "--penalties=0",
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Best model:" in result.stdout
-    assert (tmp_path / "search" / "action_model" / "best.keras").exists()

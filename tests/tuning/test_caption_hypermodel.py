@@ -7,7 +7,6 @@ from tests.fixtures.caption_datasets import GRID_SIZE
 from tests.fixtures.caption_datasets import write_captioned_dataset
 from vidattn.training.caption_inputs import build_caption_tokenizer
 from vidattn.tuning import CaptionHyperModel
-from vidattn.tuning import run_search
 
 FRAMES = 4
 
@@ -54,31 +53,3 @@ def test_the_searched_values_reach_the_captioner(captioned):
     }
     assert hypermodel.objective.name == "val_BLEU-4"
     assert hypermodel.objective.direction == "max"
-
-
-@pytest.mark.slow
-def test_a_caption_trial_is_chosen_on_its_bleu4(captioned, tmp_path):
-    best = run_search(
-        captioned,
-        captioned,
-        directory=str(tmp_path / "search"),
-        project_name="captioner",
-        task="captioning",
-        max_trials=1,
-        epochs=1,
-        batch_size=4,
-        widths=(4,),
-        penalties=(0.0,),
-        embedding_dims=(4,),
-        beam_widths=(2,),
-        validation_videos=4,
-        max_length=4,
-        verbose=0,
-    )
-    (trial,) = best["tuner"].oracle.trials.values()
-    assert trial.status == "COMPLETED"
-    logged = trial.metrics.get_history("val_BLEU-4")
-    assert len(logged) == 1
-    assert 0.0 <= logged[0].value[0] <= 1.0
-    assert trial.score == logged[0].value[0]
-    assert best["summary"][0]["val_BLEU-4"] == pytest.approx(trial.score)

@@ -1,3 +1,4 @@
+import csv
 import glob
 import json
 import os
@@ -8,6 +9,7 @@ import time
 
 import pytest
 
+from tests.fixtures.caption_datasets import write_captioned_dataset
 from tests.fixtures.feature_datasets import write_split
 from vidattn.datasets.moving_region import generate_moving_region_videos
 
@@ -196,3 +198,39 @@ def test_a_killed_search_resumes_to_the_trials_of_an_unkilled_one(
     assert unkilled.returncode == 0, unkilled.stderr[-2000:]
     assert _trials(folder) == _trials(unkilled_folder)
     assert (folder / "summary.csv").exists()
+
+
+@pytest.mark.slow
+def test_a_caption_search_is_chosen_on_its_bleu4(tmp_path):
+    # The linear attention needs videos of one length.
+    write_captioned_dataset(tmp_path / "captions", frame_counts=(4,) * 5)
+    result = run(
+        "-m",
+        "vidattn",
+        "tune",
+        "--task=captioning",
+        f"--train_data={tmp_path / 'captions'}",
+        f"--validation_data={tmp_path / 'captions'}",
+        f"--directory={tmp_path / 'search'}",
+        "--max_trials=1",
+        "--epochs=1",
+        "--batch_size=4",
+        "--widths=4",
+        "--penalties=0",
+        "--embedding_dims=4",
+        "--beam_widths=2",
+        "--validation_videos=4",
+        "--max_length=4",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    folder = tmp_path / "search" / "captioning_model"
+    with open(folder / "trial_0" / "trial.json") as file:
+        trial = json.load(file)
+    assert trial["status"] == "COMPLETED"
+    (logged,) = trial["metrics"]["metrics"]["val_BLEU-4"]["observations"]
+    assert 0.0 <= logged["value"][0] <= 1.0
+    assert trial["score"] == logged["value"][0]
+    with open(folder / "summary.csv") as file:
+        (row,) = csv.DictReader(file)
+    assert float(row["val_BLEU-4"]) == pytest.approx(trial["score"])
+    assert (folder / "best.keras").exists()

@@ -16,6 +16,16 @@ from vidattn.tuning import ActionHyperModel
 from vidattn.tuning import run_search
 
 
+def generated_split(directory, videos, frames, seed, split="train"):
+    return vidattn.data.FeatureDataset(
+        write_split(
+            directory,
+            generate_moving_region_videos(videos, frames=frames, seed=seed),
+            split,
+        )
+    )
+
+
 def test_hypermodel_builds_the_choices_it_is_given():
     hypermodel = ActionHyperModel(
         3,
@@ -97,19 +107,11 @@ def test_a_wrong_search_space_or_objective_is_refused(arguments, message):
 
 @pytest.mark.slow
 def test_a_search_runs_resumes_and_saves_the_best_model(tmp_path):
-    train = vidattn.data.FeatureDataset(
-        write_split(
-            tmp_path / "train",
-            generate_moving_region_videos(24, frames=6, seed=1),
-            "train",
-        )
+    train = generated_split(
+        tmp_path / "train", 24, frames=6, seed=1, split="train"
     )
-    validation = vidattn.data.FeatureDataset(
-        write_split(
-            tmp_path / "val",
-            generate_moving_region_videos(8, frames=6, seed=2),
-            "validation",
-        )
+    validation = generated_split(
+        tmp_path / "val", 8, frames=6, seed=2, split="validation"
     )
     options = dict(
         directory=str(tmp_path / "search"),
@@ -179,12 +181,8 @@ def test_hyperband_and_bayesian_searches_run(tmp_path, tuner, tuner_class):
     if tuner == "bayesian":
         # keras-tuner's Gaussian process is scikit-learn's.
         pytest.importorskip("sklearn")
-    data = vidattn.data.FeatureDataset(
-        write_split(
-            tmp_path / "train",
-            generate_moving_region_videos(4, frames=4, seed=1),
-            "train",
-        )
+    data = generated_split(
+        tmp_path / "train", 4, frames=4, seed=1, split="train"
     )
     best = run_search(
         data,
@@ -220,12 +218,8 @@ def test_bayesian_search_without_scikit_learn_says_what_to_install(tmp_path):
         pass
     else:
         pytest.skip("scikit-learn is installed")
-    data = vidattn.data.FeatureDataset(
-        write_split(
-            tmp_path / "train",
-            generate_moving_region_videos(2, frames=2, seed=1),
-            "train",
-        )
+    data = generated_split(
+        tmp_path / "train", 2, frames=2, seed=1, split="train"
     )
     with pytest.raises(ImportError, match="keras-tuner\\[bayesian\\]"):
         run_search(
@@ -260,12 +254,8 @@ def test_a_search_whose_trials_all_diverge_is_refused(
     monkeypatch.setattr(
         "vidattn.tuning.search.ActionHyperModel", DivergedHyperModel
     )
-    data = vidattn.data.FeatureDataset(
-        write_split(
-            tmp_path / "train",
-            generate_moving_region_videos(4, frames=4, seed=1),
-            "train",
-        )
+    data = generated_split(
+        tmp_path / "train", 4, frames=4, seed=1, split="train"
     )
     with pytest.raises(ValueError) as error:
         run_search(

@@ -17,6 +17,10 @@ INSTALL_REQUIRES = [
     "keras-tuner==1.4.8",
     # keras-tuner imports tensorboard without declaring it.
     "tensorboard==2.16.2",
+    # keras-tuner's BayesianOptimization (`vidattn tune --tuner bayesian`):
+    # its Gaussian process (keras-tuner's "bayesian" extra). 1.5.2 is the
+    # release that keeps numpy 1.26 and scipy 1.x.
+    "scikit-learn==1.5.2",
     "numpy==1.26.4",
     "absl-py==2.5.1",
     # Video decoding with its own bundled FFmpeg (tensorflow-io's video ops

@@ -1,11 +1,12 @@
 """Launches `vidattn tune`: a keras-tuner search of the attention model.
 
-    python tuning/search_action_model.py --flagfile tuning/action_model.flags \\
+    python tuning/search_action_model.py --flagfile tuning/ucf11.flags \\
         --train_data features/train --validation_data features/validation
 
 takes the same flags as `vidattn tune` (see `vidattn tune --help`); the
 saved search configurations beside this script (`*.flags`, absl flagfiles)
-hold the search spaces, e.g. `action_model.flags`, the thesis's.
+hold the search spaces: `action_model.flags`, the thesis's, and one per
+thesis setting (`ucf11`, `hmdb51`, `hollywood2`, `youtube2text`).
 """
 
 import os

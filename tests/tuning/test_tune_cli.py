@@ -1,9 +1,15 @@
+import csv
+import glob
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+from tests.fixtures.caption_datasets import write_captioned_dataset
 from tests.fixtures.feature_datasets import write_split
 from vidattn.datasets.moving_region import generate_moving_region_videos
 
@@ -44,31 +50,187 @@ def test_the_thesis_search_space_is_a_valid_flagfile():
     assert "FlagsError" not in result.stderr
 
 
-@pytest.mark.slow
-def test_the_launcher_runs_a_search(tmp_path):
+PARSE_FLAGFILES = """
+import glob, json, sys
+from absl import flags
+from vidattn.cli import tune
+tune.define_flags()
+parsed = {}
+for path in sorted(glob.glob("tuning/*.flags")):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["vidattn", "--flagfile=" + path, "--train_data=t",
+                 "--validation_data=v"])
+    arguments = tune.search_arguments()
+    parsed[path] = {k: v for k, v in arguments.items()
+                    if k in ("task", "objective", "tuner", "penalty_range",
+                             "depths", "beam_widths", "attentions")}
+print(json.dumps(parsed))
+"""
+
+
+def test_every_saved_search_configuration_parses_into_tune_flags():
+    result = run("-c", PARSE_FLAGFILES)
+    assert result.returncode == 0, result.stderr[-2000:]
+    parsed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(parsed) >= {
+        f"tuning/{name}.flags"
+        for name in ("ucf11", "hmdb51", "hollywood2", "youtube2text")
+    }
+    assert parsed["tuning/ucf11.flags"]["depths"] == [1, 2, 3, 4, 5]
+    assert parsed["tuning/hmdb51.flags"]["tuner"] == "hyperband"
+    hollywood2 = parsed["tuning/hollywood2.flags"]
+    assert hollywood2["objective"] == "video_map"
+    assert hollywood2["penalty_range"] == [0.0, 10.0]
+    captions = parsed["tuning/youtube2text.flags"]
+    assert (captions["task"], captions["objective"]) == ("captioning", "bleu4")
+    assert captions["beam_widths"] == [1, 4]
+    for path in glob.glob(os.path.join(REPO, "tuning", "*.flags")):
+        with open(path) as file:
+            header = file.read()
+        assert "vidattn tune --flagfile tuning/" in header, path
+
+
+def test_a_flag_of_the_other_task_is_refused():
+    result = run(
+        "-m",
+        "vidattn",
+        "tune",
+        "--task=captioning",
+        "--depths=1,2",
+        "--train_data=t",
+        "--validation_data=v",
+    )
+    assert result.returncode == 1
+    assert "Expected no --depths with --task captioning" in result.stderr
+
+
+def _trials(folder):
+    trials = {}
+    for path in glob.glob(os.path.join(folder, "trial_*", "trial.json")):
+        with open(path) as file:
+            trial = json.load(file)
+        values = trial["hyperparameters"]["values"]
+        trials[trial["trial_id"]] = (trial["status"], values)
+    return trials
+
+
+@pytest.fixture(scope="module")
+def tiny_splits(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("splits")
     train = write_split(
-        tmp_path / "train",
-        generate_moving_region_videos(16, frames=6, seed=1),
+        directory / "train",
+        generate_moving_region_videos(8, frames=4, seed=1),
         "train",
     )
     validation = write_split(
-        tmp_path / "val",
-        generate_moving_region_videos(8, frames=6, seed=2),
+        directory / "val",
+        generate_moving_region_videos(4, frames=4, seed=2),
         "validation",
     )
-    result = run(
-        "tuning/search_action_model.py",
+    return train, validation
+
+
+def search_flags(splits, directory):
+    train, validation = splits
+    return [
         f"--train_data={train}",
         f"--validation_data={validation}",
+        f"--directory={directory}",
+        "--max_trials=2",
+        "--epochs=1",
+        "--window=2",
+        "--batch_size=8",
+        "--depths=1",
+        "--widths=4,8",
+        "--penalties=0,1",
+        "--objective=val_loss",
+        "--seed=3",
+    ]
+
+
+@pytest.fixture(scope="module")
+def unkilled_search(tiny_splits, tmp_path_factory):
+    """A two-trial search run by the launcher, never killed."""
+    directory = tmp_path_factory.mktemp("unkilled")
+    result = run(
+        "tuning/search_action_model.py", *search_flags(tiny_splits, directory)
+    )
+    return result, directory / "action_model"
+
+
+@pytest.mark.slow
+def test_the_launcher_runs_a_search(unkilled_search):
+    result, folder = unkilled_search
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Best model:" in result.stdout
+    assert (folder / "best.keras").exists()
+    trials = _trials(folder)
+    assert sorted(trials) == ["0", "1"]
+    assert {status for status, _ in trials.values()} == {"COMPLETED"}
+
+
+@pytest.mark.slow
+def test_a_killed_search_resumes_to_the_trials_of_an_unkilled_one(
+    tiny_splits, unkilled_search, tmp_path
+):
+    command = ["-m", "vidattn", "tune", *search_flags(tiny_splits, tmp_path)]
+    folder = tmp_path / "action_model"
+    process = subprocess.Popen(
+        [sys.executable, *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=REPO),
+        cwd=REPO,
+    )
+    try:
+        # Killed as trial 1 starts, after trial 0 has finished.
+        while not (folder / "trial_1" / "trial.json").exists():
+            assert process.poll() is None, "the search ended before trial 1"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert _trials(folder)["1"][0] == "RUNNING"
+    resumed = run(*command)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    unkilled, unkilled_folder = unkilled_search
+    assert unkilled.returncode == 0, unkilled.stderr[-2000:]
+    assert _trials(folder) == _trials(unkilled_folder)
+    assert (folder / "summary.csv").exists()
+
+
+@pytest.mark.slow
+def test_a_caption_search_is_chosen_on_its_bleu4(tmp_path):
+    # The linear attention needs videos of one length.
+    write_captioned_dataset(tmp_path / "captions", frame_counts=(4,) * 5)
+    result = run(
+        "-m",
+        "vidattn",
+        "tune",
+        "--task=captioning",
+        f"--train_data={tmp_path / 'captions'}",
+        f"--validation_data={tmp_path / 'captions'}",
         f"--directory={tmp_path / 'search'}",
         "--max_trials=1",
         "--epochs=1",
-        "--window=4",
-        "--batch_size=8",
-        "--depths=1",
-        "--widths=8",
+        "--batch_size=4",
+        "--widths=4",
         "--penalties=0",
+        "--embedding_dims=4",
+        "--beam_widths=2",
+        "--validation_videos=4",
+        "--max_length=4",
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "Best model:" in result.stdout
-    assert (tmp_path / "search" / "action_model" / "best.keras").exists()
+    folder = tmp_path / "search" / "captioning_model"
+    with open(folder / "trial_0" / "trial.json") as file:
+        trial = json.load(file)
+    assert trial["status"] == "COMPLETED"
+    (logged,) = trial["metrics"]["metrics"]["val_BLEU-4"]["observations"]
+    assert 0.0 <= logged["value"][0] <= 1.0
+    assert trial["score"] == logged["value"][0]
+    with open(folder / "summary.csv") as file:
+        (row,) = csv.DictReader(file)
+    assert float(row["val_BLEU-4"]) == pytest.approx(trial["score"])
+    assert (folder / "best.keras").exists()

@@ -1,18 +1,35 @@
-"""`vidattn tune`: search depth, width and lambda of the attention model.
+"""`vidattn tune`: search the hyperparameters of the action model or captioner.
 
     vidattn tune --train_data features/train \\
         --validation_data features/validation --directory tuning_runs \\
         --project_name ucf11 --max_trials 20 --epochs 5
 
-or with the thesis's search space saved in `tuning/action_model.flags`:
+    vidattn tune --task captioning --train_data msvd/train \\
+        --validation_data msvd/validation --objective bleu4 \\
+        --widths 512 --beam_widths 1,4
 
-    vidattn tune --flagfile tuning/action_model.flags \\
+or with a saved search configuration of the thesis's settings
+(`tuning/*.flags`, each with the command that launches it):
+
+    vidattn tune --flagfile tuning/ucf11.flags \\
         --train_data features/train --validation_data features/validation
 
-keras-tuner (`vidattn.tuning.run_search`) chooses on the validation loss.
-The search resumes after a kill: every finished trial is kept in
-`--directory/--project_name` and only the unfinished one runs again. The
-best model is saved as `best.keras` there; its hyperparameters are printed.
+keras-tuner (`vidattn.tuning.run_search`; --tuner random, hyperband or
+bayesian) searches depth (action), width, lambda (--penalties, or a range
+with --penalty_range 0,10), dropout, learning rate, attention form, and
+for captioning the embedding size and the beam width of the scored
+sentences. The objective is the papers' metric on the validation split,
+computed after every epoch: video accuracy under the thesis's protocol
+(mAP for multi-label data such as Hollywood2), BLEU-4 or METEOR of the
+beam-search sentences (Java), or the validation loss (--objective).
+
+The search resumes after a kill (rerun the same command): finished trials
+are kept in --directory/--project_name and the interrupted one runs again.
+At the end the trials' table (best first, with each trial's time, epochs
+and the process's resident memory after it) is printed and written as
+summary.csv there, and the best model is saved as best.keras.
+--tensorboard_dir logs every trial with its hyperparameters (TensorBoard's
+HParams view).
 
 A distributed search runs one chief and any number of workers, each with
 the same flags and a `--directory` they all share, told their role by
@@ -39,53 +56,134 @@ from vidattn.cli.config_flags import define_data_flags
 
 FLAGS = flags.FLAGS
 
+# Flags that set one task's search only, refused under the other.
+TASK_FLAGS = {
+    "action": ("window", "stride", "fps", "depths"),
+    "captioning": (
+        "embedding_dims",
+        "beam_widths",
+        "validation_videos",
+        "max_length",
+        "min_count",
+    ),
+}
+DEFAULT_WIDTHS = {"action": "128,256,512,1024", "captioning": "256,512"}
+
 
 def define_flags():
     """Defines the flags of this command."""
-    define_data_flags("its loss is the objective")
+    from vidattn.tuning.search_objectives import OBJECTIVES
+
+    flags.DEFINE_enum(
+        "task",
+        "action",
+        ["action", "captioning"],
+        "What to search: the action recognizer or the video captioner.",
+    )
+    define_data_flags("the objective is computed on it")
     flags.DEFINE_string(
         "directory", "tuning_runs", "Where keras-tuner keeps the trials."
     )
-    flags.DEFINE_string("project_name", "action_model", "Name of this search.")
+    flags.DEFINE_string(
+        "project_name", None, "Name of this search (default: the task's)."
+    )
     flags.DEFINE_enum(
         "tuner",
         "random",
         ["random", "hyperband", "bayesian"],
         "The search algorithm.",
     )
+    flags.DEFINE_enum(
+        "objective",
+        None,
+        list(OBJECTIVES),
+        "What chooses: video_accuracy (action; default), video_map "
+        "(default for multi-label data), bleu4 (captioning; default), "
+        "meteor, or val_loss.",
+    )
     flags.DEFINE_integer(
         "max_trials", 20, "Trials (random and bayesian).", lower_bound=1
     )
     flags.DEFINE_integer(
-        "epochs",
-        5,
-        "Epochs per trial (at most, for hyperband).",
-        lower_bound=1,
+        "epochs", 5, "Epochs per trial (at most, for hyperband).", lower_bound=1
+    )
+    flags.DEFINE_integer(
+        "batch_size", 32, "Windows or captions per batch.", lower_bound=1
     )
     flags.DEFINE_integer("window", 30, "Frames per window.", lower_bound=1)
     flags.DEFINE_integer(
         "stride", 1, "Stored frames between window starts.", lower_bound=1
     )
     flags.DEFINE_float("fps", None, "Frame rate of the windows.")
-    flags.DEFINE_integer("batch_size", 32, "Windows per batch.", lower_bound=1)
     flags.DEFINE_list("depths", ["1", "2", "3"], "LSTM depths searched.")
     flags.DEFINE_list(
-        "widths", ["128", "256", "512", "1024"], "LSTM widths searched."
+        "widths",
+        None,
+        "LSTM widths searched (default: "
+        + "; ".join(f"{t}: {w}" for t, w in DEFAULT_WIDTHS.items())
+        + ").",
     )
     flags.DEFINE_list(
         "penalties", ["0", "1", "10"], "Attention penalties (lambda) searched."
     )
-    flags.DEFINE_integer("seed", 0, "Seed of the search.")
+    flags.DEFINE_list(
+        "penalty_range",
+        None,
+        "low,high: lambda searched uniformly over it instead of --penalties.",
+    )
+    flags.DEFINE_list(
+        "dropout_range", ["0", "0.6"], "low,high dropout, in steps of 0.1."
+    )
+    flags.DEFINE_list(
+        "learning_rate_range",
+        ["1e-4", "1e-2"],
+        "low,high learning rate, on a log scale.",
+    )
+    flags.DEFINE_list(
+        "attentions", ["linear"], "Attention forms: linear and/or additive."
+    )
+    flags.DEFINE_list(
+        "embedding_dims", ["256", "512"], "Word embedding sizes searched."
+    )
+    flags.DEFINE_list(
+        "beam_widths", ["4"], "Beam widths of the scored sentences."
+    )
+    flags.DEFINE_integer(
+        "validation_videos",
+        100,
+        "Validation videos described and scored after every epoch.",
+        lower_bound=1,
+    )
+    flags.DEFINE_integer(
+        "max_length", 30, "Words per caption and sentence.", lower_bound=1
+    )
+    flags.DEFINE_integer(
+        "min_count",
+        1,
+        "Times a word must occur to enter the vocabulary.",
+        lower_bound=1,
+    )
+    flags.DEFINE_string(
+        "tensorboard_dir",
+        None,
+        "TensorBoard logs of every trial, with the HParams view.",
+    )
+    flags.DEFINE_integer("seed", 0, "Seed of the search and the trials.")
 
 
-def _list_flag(name, convert, kind):
+def _list_flag(name, convert, kind, length=None):
+    values = FLAGS[name].value
     try:
-        return [convert(value) for value in FLAGS[name].value]
+        converted = [convert(value) for value in values]
     except ValueError:
+        converted = None
+    if converted is None or (length is not None and len(converted) != length):
+        what = f"{length} " if length else "a comma-separated list of "
         raise ValueError(
-            f"Expected --{name} to be a comma-separated list of {kind}. "
-            f"Received: --{name}={','.join(FLAGS[name].value)}"
-        ) from None
+            f"Expected --{name} to be {what}{kind}, comma-separated. "
+            f"Received: --{name}={','.join(values)}"
+        )
+    return converted
 
 
 def _print_worker_trials(tuner_id, trials):
@@ -98,6 +196,63 @@ def _print_worker_trials(tuner_id, trials):
         )
 
 
+def check_task_flags(task):
+    """Refuses a flag that sets the other task's search.
+
+    Raises:
+        ValueError: naming the flag and the task it belongs to.
+    """
+    for other, names in TASK_FLAGS.items():
+        for name in names:
+            if other != task and FLAGS[name].present:
+                raise ValueError(
+                    f"Expected no --{name} with --task {task}: it sets the "
+                    f"{other} search only. Received: --{name}="
+                    f"{FLAGS[name].value}. Leave it out, or pass "
+                    f"--task {other}."
+                )
+
+
+def search_arguments():
+    """The arguments of `vidattn.tuning.run_search` from the flags."""
+    task = FLAGS.task
+    check_task_flags(task)
+    if FLAGS.widths is None:
+        FLAGS.widths = DEFAULT_WIDTHS[task].split(",")
+    penalty_range = None
+    if FLAGS.penalty_range is not None:
+        penalty_range = _list_flag("penalty_range", float, "numbers", 2)
+    return dict(
+        task=task,
+        directory=FLAGS.directory,
+        project_name=FLAGS.project_name or f"{task}_model",
+        tuner=FLAGS.tuner,
+        objective=FLAGS.objective,
+        max_trials=FLAGS.max_trials,
+        epochs=FLAGS.epochs,
+        window=FLAGS.window,
+        stride=FLAGS.stride,
+        fps=FLAGS.fps,
+        batch_size=FLAGS.batch_size,
+        depths=_list_flag("depths", int, "integers"),
+        widths=_list_flag("widths", int, "integers"),
+        penalties=_list_flag("penalties", float, "numbers"),
+        penalty_range=penalty_range,
+        dropout_range=_list_flag("dropout_range", float, "numbers", 2),
+        learning_rate_range=_list_flag(
+            "learning_rate_range", float, "numbers", 2
+        ),
+        attentions=FLAGS.attentions,
+        embedding_dims=_list_flag("embedding_dims", int, "integers"),
+        beam_widths=_list_flag("beam_widths", int, "integers"),
+        validation_videos=FLAGS.validation_videos,
+        max_length=FLAGS.max_length,
+        min_count=FLAGS.min_count,
+        tensorboard_dir=FLAGS.tensorboard_dir,
+        seed=FLAGS.seed,
+    )
+
+
 def main(argv):
     del argv
     from vidattn.data.feature_dataset import FeatureDataset
@@ -105,7 +260,9 @@ def main(argv):
     from vidattn.tuning import run_search
 
     role = DistributedRole.from_environment()
-    check_fps_flag(FLAGS.fps, FLAGS.train_data, FLAGS.validation_data)
+    arguments = search_arguments()
+    if FLAGS.task == "action":
+        check_fps_flag(FLAGS.fps, FLAGS.train_data, FLAGS.validation_data)
     if role.is_chief:
         print(
             f"Chief of a distributed search: the oracle listens on "
@@ -117,22 +274,13 @@ def main(argv):
     best = run_search(
         FeatureDataset(FLAGS.train_data),
         FeatureDataset(FLAGS.validation_data),
-        directory=FLAGS.directory,
-        project_name=FLAGS.project_name,
-        tuner=FLAGS.tuner,
-        max_trials=FLAGS.max_trials,
-        epochs=FLAGS.epochs,
-        window=FLAGS.window,
-        stride=FLAGS.stride,
-        fps=FLAGS.fps,
-        batch_size=FLAGS.batch_size,
-        depths=_list_flag("depths", int, "integers"),
-        widths=_list_flag("widths", int, "integers"),
-        penalties=_list_flag("penalties", float, "numbers"),
-        seed=FLAGS.seed,
+        **arguments,
     )
     if role.is_worker:
         _print_worker_trials(best["tuner_id"], best["trials"])
         return
     print("Best hyperparameters:", best["hyperparameters"])
     print("Best model:", best["model_path"])
+    print("Summary:", best["summary_path"])
+    if FLAGS.tensorboard_dir:
+        print(f"TensorBoard: tensorboard --logdir {FLAGS.tensorboard_dir}")

@@ -23,7 +23,8 @@ Latency is the milliseconds per request at batch 1 (one clip, one frame,
 one video; a streamed clip is `stream_start` and 30 `stream_step`
 requests); throughput the items per second at batch 32 (clips, frames or
 captions; for raw frames `--raw_batch` clips of `--raw_frames` frames, in
-frames/s). Each figure is the median over rounds of a round's mean. The
+frames/s). Each figure is the median over rounds of a round's mean, a
+round timing each call for about `--seconds` (at least one call). The
 exported and the Keras call are timed in turn, in alternating rounds, so
 that a load shared with other work on the machine weighs on both alike;
 the float32 matmul peak is measured between rounds.
@@ -72,8 +73,7 @@ QUICK_SIZES = {
     "raw_batch": 2,
     "input_size": 64,
     "rounds": 2,
-    "requests": 3,
-    "steps": 1,
+    "seconds": 0.2,
 }
 
 
@@ -98,18 +98,32 @@ class Measurement:
         self.calls = {"export": exported, "keras": in_keras}
         self.flops = flops
         self.seconds = {"export": [], "keras": []}
+        self.repeats = 1
 
-    def warm_up(self):
+    def warm_up(self, seconds, most):
+        """Traces both calls and sets the calls per round.
+
+        Args:
+            seconds: float. About how long each side's calls take per round.
+            most: int. The most calls per side and round.
+        """
+        slowest = 0.0
         for call in self.calls.values():
             call()  # traces and compiles
+            start = time.perf_counter()
+            call()
+            slowest = max(slowest, time.perf_counter() - start)
+        self.repeats = max(1, min(most, round(seconds / slowest)))
 
-    def time_round(self, repeats):
+    def time_round(self):
         """Appends each side's seconds per call, the two sides in turn."""
         for side, call in self.calls.items():
             start = time.perf_counter()
-            for _ in range(repeats):
+            for _ in range(self.repeats):
                 call()
-            self.seconds[side].append((time.perf_counter() - start) / repeats)
+            self.seconds[side].append(
+                (time.perf_counter() - start) / self.repeats
+            )
 
     def ratio(self):
         """The median of the rounds' exported / Keras seconds per call."""
@@ -136,7 +150,8 @@ class Measurement:
         rounds = " ".join(f"{1000 * s:.1f}" for s in self.seconds["export"])
         return (
             f"{self.name}: {'; '.join(parts)}; export/keras "
-            f"{self.ratio():.2f}x (export ms per round: {rounds})"
+            f"{self.ratio():.2f}x ({self.repeats} calls a round; export ms "
+            f"per round: {rounds})"
         )
 
 
@@ -326,10 +341,17 @@ def main():
     parser.add_argument("--input_size", type=int, default=224)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--requests",
+        "--seconds",
+        type=float,
+        default=2.0,
+        help="About how long each side of a measurement is timed per round: "
+        "its calls per round are set from one warm call.",
+    )
+    parser.add_argument(
+        "--most_calls",
         type=int,
-        default=10,
-        help="Requests timed per round at batch 1 (--steps at larger ones).",
+        default=50,
+        help="The most calls per side and round.",
     )
     parser.add_argument(
         "--only",
@@ -357,15 +379,12 @@ def main():
             if args.only in measurement.name
         ]
         for measurement in measurements:
-            measurement.warm_up()
+            measurement.warm_up(args.seconds, args.most_calls)
         peaks = []
         for _ in range(args.rounds):
             peaks.append(matmul_gflops())
             for measurement in measurements:
-                repeats = (
-                    args.requests if measurement.items == 1 else args.steps
-                )
-                measurement.time_round(repeats)
+                measurement.time_round()
     peak = max(peaks)
     print(
         f"action {args.layers}x{args.units} {args.grid}x{args.grid}x"

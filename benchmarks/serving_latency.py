@@ -150,7 +150,7 @@ class Measurement:
         rounds = " ".join(f"{1000 * s:.1f}" for s in self.seconds["export"])
         return (
             f"{self.name}: {'; '.join(parts)}; export/keras "
-            f"{self.ratio():.2f}x ({self.repeats} calls a round; export ms "
+            f"{self.ratio():.2f}x ({self.repeats} per round; export ms "
             f"per round: {rounds})"
         )
 

@@ -57,6 +57,19 @@ def forward_flops(
     return frames * per_step + initial
 
 
+def clip_flops(args):
+    """`forward_flops` of one clip of the sizes of `add_model_arguments`."""
+    return forward_flops(
+        args.units,
+        args.layers,
+        args.grid**2,
+        args.channels,
+        args.frames,
+        args.classes,
+        args.attention,
+    )
+
+
 class SplitGatesCell(vidattn.layers.SoftAttentionLSTMCell):
     """Variant: the input and recurrent halves of the gates as two matmuls."""
 
@@ -349,15 +362,7 @@ def main():
         compare_rnn_path(args)
         return
 
-    flops = args.batch * forward_flops(
-        args.units,
-        args.layers,
-        args.grid**2,
-        args.channels,
-        args.frames,
-        args.classes,
-        args.attention,
-    )
+    flops = args.batch * clip_flops(args)
     if args.compare_implementations:
         compare_implementations(args, flops)
         return

@@ -84,7 +84,7 @@ def main():
     if args.worker:
         return worker(args)
 
-    from action_recognizer_throughput import forward_flops
+    from action_recognizer_throughput import clip_flops
     from machine_peak import matmul_gflops
 
     argv = [arg for arg in sys.argv[1:] if arg != "--worker"]
@@ -109,15 +109,7 @@ def main():
         process.stdin.close()
         process.wait()
 
-    flops = args.batch * forward_flops(
-        args.units,
-        args.layers,
-        args.grid**2,
-        args.channels,
-        args.frames,
-        args.classes,
-        args.attention,
-    )
+    flops = args.batch * clip_flops(args)
     peak = max(peaks)
     parts = []
     for (backend, mode), values in seconds.items():

@@ -53,7 +53,6 @@ from machine_peak import matmul_gflops  # noqa: E402
 
 import vidattn  # noqa: E402
 from vidattn.export import STATE_NAMES  # noqa: E402
-from vidattn.export import add_streaming_endpoints  # noqa: E402
 from vidattn.export import raw_frame_endpoint_adder  # noqa: E402
 from vidattn.export import stream_start  # noqa: E402
 from vidattn.export import stream_step  # noqa: E402
@@ -159,7 +158,7 @@ def random_tensor(rng, shape):
     return tf.constant(rng.random(shape, dtype=np.float32))
 
 
-def exported_action_model(args, clip_shape, export_dir, endpoint_adders):
+def exported_action_model(args, clip_shape, export_dir, endpoint_adders=()):
     """An action model of `args`'s sizes, exported and loaded back.
 
     Returns:
@@ -180,6 +179,7 @@ def exported_action_model(args, clip_shape, export_dir, endpoint_adders):
             model,
             export_dir,
             frames=clip_shape[0],
+            streaming=not endpoint_adders,
             endpoint_adders=endpoint_adders,
         )
     ).signatures
@@ -194,7 +194,6 @@ def action_measurements(args, rng, export_root):
         args,
         (args.frames,) + cube,
         os.path.join(export_root, "action", "1"),
-        [add_streaming_endpoints],
     )
     start = tf.function(lambda features: stream_start(model, features))
     step = tf.function(lambda frame, state: stream_step(model, frame, state))

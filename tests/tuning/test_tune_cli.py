@@ -234,3 +234,40 @@ def test_a_caption_search_is_chosen_on_its_bleu4(tmp_path):
         (row,) = csv.DictReader(file)
     assert float(row["val_BLEU-4"]) == pytest.approx(trial["score"])
     assert (folder / "best.keras").exists()
+
+
+def _processes(folder):
+    pids = {}
+    for path in glob.glob(os.path.join(folder, "trial_*", "resources.json")):
+        with open(path) as file:
+            pids[os.path.basename(os.path.dirname(path))] = json.load(file)[
+                "pid"
+            ]
+    return pids
+
+
+@pytest.mark.slow
+def test_a_search_in_one_process_per_trial_ends_as_the_in_process_one(
+    tiny_splits, unkilled_search, tmp_path
+):
+    result = run(
+        "-m",
+        "vidattn",
+        "tune",
+        *search_flags(tiny_splits, tmp_path),
+        "--trials_per_process=1",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    folder = tmp_path / "action_model"
+    pids = _processes(folder)
+    assert sorted(pids) == ["trial_0", "trial_1"]
+    assert len(set(pids.values()) | {os.getpid()}) == 3
+    assert "Trials 0 ran in process 1" in result.stdout
+    assert "Trials 1 ran in process 2" in result.stdout
+    assert "Best model:" in result.stdout
+    unkilled, unkilled_folder = unkilled_search
+    assert unkilled.returncode == 0, unkilled.stderr[-2000:]
+    assert _trials(folder) == _trials(unkilled_folder)
+    assert (folder / "best.keras").exists()
+    with open(folder / "summary.csv") as file:
+        assert len(list(csv.DictReader(file))) == 2

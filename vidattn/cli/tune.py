@@ -28,6 +28,13 @@ are kept in --directory/--project_name and the interrupted one runs again.
 At the end the trials' table (best first, with each trial's time, epochs
 and the process's resident memory after it) is printed and written as
 summary.csv there, and the best model is saved as best.keras.
+TensorFlow keeps every trial's traced graphs in the process that ran it
+(about 30 MiB a trial of a small action model here), so a long search's
+memory grows; --trials_per_process N runs the search in successive child
+processes (`python -m vidattn tune` with the same flags) of at most N
+trials each, and prints each one's trials and memory: the memory stays that
+of N trials. A child killed by a signal stops the search (exit status 1);
+rerun the command to resume it.
 --tensorboard_dir logs every trial with its hyperparameters (TensorBoard's
 HParams view).
 
@@ -46,8 +53,15 @@ The chief runs no trial: it hands them out, keeps their results and, once
 every worker has been told the search is over, saves `best.keras` and
 prints the best hyperparameters. A worker prints the trials it ran. A worker
 that dies leaves its trial open: restart it with the same
-KERASTUNER_TUNER_ID and it runs that trial again.
+KERASTUNER_TUNER_ID and it runs that trial again. With --trials_per_process
+a worker runs its trials in successive processes of the same id; the chief
+runs no trials and ignores the flag.
 """
+
+import os
+import signal
+import subprocess
+import sys
 
 from absl import flags
 
@@ -68,6 +82,11 @@ TASK_FLAGS = {
     ),
 }
 DEFAULT_WIDTHS = {"action": "128,256,512,1024", "captioning": "256,512"}
+# Set in the child processes of --trials_per_process, which run trials and
+# start no processes themselves.
+CHILD_PROCESS = "VIDATTN_TUNE_CHILD_PROCESS"
+# A child's exit status when it ran its trials and the search goes on.
+EXIT_CONTINUE = 75
 
 
 def define_flags():
@@ -169,6 +188,14 @@ def define_flags():
         "TensorBoard logs of every trial, with the HParams view.",
     )
     flags.DEFINE_integer("seed", 0, "Seed of the search and the trials.")
+    flags.DEFINE_integer(
+        "trials_per_process",
+        0,
+        "Run the search in successive processes of at most this many "
+        "trials each, so that memory does not grow with the trials; 0 runs "
+        "every trial in this process.",
+        lower_bound=0,
+    )
 
 
 def _list_flag(name, convert, kind, length=None):
@@ -250,17 +277,97 @@ def search_arguments():
         min_count=FLAGS.min_count,
         tensorboard_dir=FLAGS.tensorboard_dir,
         seed=FLAGS.seed,
+        trials_per_process=FLAGS.trials_per_process,
     )
+
+
+def _die_with_parent():
+    # Linux: a child outlives a killed parent otherwise, and would go on
+    # writing the search's folder beside the rerun that resumes it.
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _report_process(number, pid, folder):
+    from vidattn.tuning.trial_recorder import process_trials
+
+    trials = process_trials(folder, pid)
+    if not trials:
+        return
+    ids = [trial_id for trial_id, _ in trials]
+    span = ids[0] if len(ids) == 1 else f"{ids[0]}-{ids[-1]}"
+    peak = max(record["rss_mb"] for _, record in trials)
+    print(
+        f"Trials {span} ran in process {number} (pid {pid}; resident "
+        f"memory after its trials at most {peak:.0f} MiB)",
+        flush=True,
+    )
+
+
+def search_in_processes(folder):
+    """Runs this command's search in child processes until it is over.
+
+    Each child is `python -m vidattn tune` with this command's flags and
+    runs at most --trials_per_process trials; it exits with `EXIT_CONTINUE`
+    when the search goes on, and the next one resumes it from its folder.
+
+    Args:
+        folder: str. The search's folder, where the children's trials
+            record their process ids.
+
+    Returns:
+        The exit status: 0 when the search is over, or the failing child's
+        (1 for one killed by a signal).
+    """
+    import vidattn
+
+    package_root = os.path.dirname(os.path.dirname(vidattn.__file__))
+    path = os.environ.get("PYTHONPATH")
+    environment = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, (package_root, path))),
+        **{CHILD_PROCESS: "1"},
+    )
+    # `vidattn.cli.main` has made sys.argv `["vidattn tune", *flags]`.
+    command = [sys.executable, "-m", "vidattn", "tune", *sys.argv[1:]]
+    number = 0
+    while True:
+        number += 1
+        process = subprocess.Popen(
+            command, env=environment, preexec_fn=_die_with_parent
+        )
+        status = process.wait()
+        _report_process(number, process.pid, folder)
+        if status == EXIT_CONTINUE:
+            continue
+        if status < 0:
+            print(
+                f"Search process {number} (pid {process.pid}) was killed by "
+                f"{signal.Signals(-status).name}. Rerun the same command to "
+                "resume the search.",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
+        return status
 
 
 def main(argv):
     del argv
     from vidattn.data.feature_dataset import FeatureDataset
     from vidattn.tuning import DistributedRole
+    from vidattn.tuning import TrialsPerProcessReached
     from vidattn.tuning import run_search
 
     role = DistributedRole.from_environment()
     arguments = search_arguments()
+    in_child = CHILD_PROCESS in os.environ
+    if arguments["trials_per_process"] and not (in_child or role.is_chief):
+        folder = os.path.join(FLAGS.directory, arguments["project_name"])
+        sys.exit(search_in_processes(folder))
     if FLAGS.task == "action":
         check_fps_flag(FLAGS.fps, FLAGS.train_data, FLAGS.validation_data)
     if role.is_chief:
@@ -271,11 +378,16 @@ def main(argv):
             "until they have run every trial.",
             flush=True,
         )
-    best = run_search(
-        FeatureDataset(FLAGS.train_data),
-        FeatureDataset(FLAGS.validation_data),
-        **arguments,
-    )
+    if role.is_chief:
+        arguments["trials_per_process"] = 0
+    try:
+        best = run_search(
+            FeatureDataset(FLAGS.train_data),
+            FeatureDataset(FLAGS.validation_data),
+            **arguments,
+        )
+    except TrialsPerProcessReached:
+        sys.exit(EXIT_CONTINUE)
     if role.is_worker:
         _print_worker_trials(best["tuner_id"], best["trials"])
         return

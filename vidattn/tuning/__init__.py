@@ -11,4 +11,5 @@ from vidattn.tuning.search_objectives import default_objective
 from vidattn.tuning.search_objectives import search_objective
 from vidattn.tuning.search_summary import search_summary
 from vidattn.tuning.trial_recorder import TrialRecorder
+from vidattn.tuning.trials_per_process_reached import TrialsPerProcessReached
 from vidattn.tuning.video_metrics_callback import VideoMetricsCallback

@@ -27,6 +27,7 @@ from vidattn.tuning.search_summary import format_search_summary
 from vidattn.tuning.search_summary import search_summary
 from vidattn.tuning.search_summary import write_search_summary
 from vidattn.tuning.trial_recorder import TrialRecorder
+from vidattn.utils.arguments import check_non_negative_int
 from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_one_of
 from vidattn.utils.arguments import check_positive_int
@@ -125,6 +126,7 @@ def make_tuner(
     seed=0,
     tensorboard_dir=None,
     verbose=1,
+    trials_per_process=0,
 ):
     """A keras-tuner tuner of `hypermodel` that records each trial's cost.
 
@@ -140,6 +142,8 @@ def make_tuner(
         tensorboard_dir: str or `None`. The TensorBoard folder of the
             search's `keras.callbacks.TensorBoard`.
         verbose: whether to print a line per trial.
+        trials_per_process: int. Trials `search()` runs in this process
+            before it raises `TrialsPerProcessReached`; 0 for no limit.
 
     Returns:
         The tuner, a `vidattn.tuning.TrialRecorder` subclass of the
@@ -161,6 +165,7 @@ def make_tuner(
         tuner = tuner_class(hypermodel, max_trials=max_trials, **options)
     tuner.tensorboard_dir = tensorboard_dir
     tuner.verbose = bool(verbose)
+    tuner.trials_per_process = trials_per_process
     return tuner
 
 
@@ -231,6 +236,7 @@ def run_search(
     max_length=30,
     min_count=1,
     tensorboard_dir=None,
+    trials_per_process=0,
 ):
     """Searches a model's hyperparameters on a paper's metric; resumable.
 
@@ -271,6 +277,12 @@ def run_search(
             the vocabulary (captioning), as in `vidattn train`.
         tensorboard_dir: str or `None`. TensorBoard logs of every trial
             (`<dir>/<trial_id>/execution0`), with keras-tuner's HParams.
+        trials_per_process: int. At most this many trials run in this
+            process, which then raises `TrialsPerProcessReached` between
+            two trials; a new process resumes the search (TensorFlow keeps
+            every trial's graphs, so one process's memory grows with its
+            trials). 0, the default, runs the whole search here. A chief
+            runs no trials and ignores it.
 
     Returns:
         A dict with `"hyperparameters"` (the best trial's values),
@@ -288,12 +300,15 @@ def run_search(
             whose loss becomes NaN or inf stops, fails and is never chosen).
         vidattn.metrics.JavaNotFoundError: if captions are to be scored and
             there is no Java.
+        vidattn.tuning.TrialsPerProcessReached: when `trials_per_process`
+            trials have ended here and the search is not over.
     """
     role = DistributedRole.from_environment()
     check_one_of("task", task, TASKS)
     check_one_of("tuner", tuner, tuple(TUNERS))
     check_positive_int("max_trials", max_trials)
     check_positive_int("epochs", epochs)
+    check_non_negative_int("trials_per_process", trials_per_process)
     # Checked before any data is read.
     check_choices("depths", depths, check_positive_int)
     check_choices("widths", widths, check_positive_int)
@@ -348,6 +363,7 @@ def run_search(
         seed=seed,
         tensorboard_dir=tensorboard_dir,
         verbose=verbose,
+        trials_per_process=trials_per_process,
     )
     callbacks = [StopOnNonFiniteLoss()]
     if tensorboard_dir is not None:

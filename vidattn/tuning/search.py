@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import warnings
 
 import keras
 import keras_tuner
@@ -95,7 +96,11 @@ def save_best_model(search, folder):
     Returns:
         The path written.
     """
-    model = search.get_best_models(1)[0]
+    with warnings.catch_warnings():
+        # keras-tuner's checkpoint holds the trial's optimizer, which the
+        # rebuilt model has not created yet: only the weights are wanted.
+        warnings.filterwarnings("ignore", "Skipping variable loading")
+        model = search.get_best_models(1)[0]
     model_path = os.path.join(folder, BEST_MODEL_FILE)
     with atomic_output_path(model_path, suffix=".keras") as temporary:
         model.save(temporary)

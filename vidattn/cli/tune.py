@@ -378,7 +378,6 @@ def main(argv):
             "until they have run every trial.",
             flush=True,
         )
-    if role.is_chief:
         arguments["trials_per_process"] = 0
     try:
         best = run_search(

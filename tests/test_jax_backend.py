@@ -253,7 +253,7 @@ def test_models_trained_under_jax_load_predict_and_export_under_tensorflow(
     features = tf.constant(
         np.random.default_rng(0).normal(size=(6, 4, 2, 2, 5)), tf.float32
     )
-    outputs = served.serving_default(features)
+    outputs = served.signatures["serving_default"](features=features)
     # The unmasked videos: the export's default signature takes no mask.
     np.testing.assert_allclose(
         outputs["probabilities"].numpy()[1:],

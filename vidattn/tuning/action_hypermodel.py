@@ -6,18 +6,14 @@ from vidattn.data.feature_dataset import FeatureDataset
 from vidattn.layers.soft_attention_lstm_cell import ATTENTION_FORMS
 from vidattn.models.action_model_factory import build_action_model
 from vidattn.tuning.search_objectives import search_objective
-from vidattn.tuning.search_space import check_attention_forms
 from vidattn.tuning.search_space import check_choices
-from vidattn.tuning.search_space import check_dropout_range
-from vidattn.tuning.search_space import check_learning_rate_range
-from vidattn.tuning.search_space import check_range
+from vidattn.tuning.search_space import check_common_space
 from vidattn.tuning.search_space import choice_or_value
 from vidattn.tuning.search_space import dropout_hyperparameter
 from vidattn.tuning.search_space import fit_with_metrics
 from vidattn.tuning.search_space import learning_rate_hyperparameter
 from vidattn.tuning.search_space import penalty_hyperparameter
 from vidattn.tuning.video_metrics_callback import VideoMetricsCallback
-from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_positive_int
 
 
@@ -125,21 +121,16 @@ class ActionHyperModel(keras_tuner.HyperModel):
         self.multi_label = multi_label
         self.depths = check_choices("depths", depths, check_positive_int)
         self.widths = check_choices("widths", widths, check_positive_int)
-        self.penalties = check_choices(
-            "penalties", penalties, check_non_negative_number
+        common = check_common_space(
+            penalties,
+            penalty_range,
+            dropout_range,
+            learning_rate_range,
+            attentions,
+            ATTENTION_FORMS,
         )
-        self.penalty_range = (
-            None
-            if penalty_range is None
-            else check_range("penalty_range", penalty_range)
-        )
-        self.dropout_range = check_dropout_range("dropout_range", dropout_range)
-        self.learning_rate_range = check_learning_rate_range(
-            "learning_rate_range", learning_rate_range
-        )
-        self.attentions = check_attention_forms(
-            "attentions", attentions, ATTENTION_FORMS
-        )
+        for name, value in common.items():
+            setattr(self, name, value)
         self.weight_decay = weight_decay
         self.class_names = class_names
         self.feature_metadata = feature_metadata

@@ -11,17 +11,13 @@ from vidattn.training.caption_inputs import caption_batches
 from vidattn.training.caption_score_callback import CaptionScoreCallback
 from vidattn.training.caption_training_config import ATTENTION_FORMS
 from vidattn.tuning.search_objectives import search_objective
-from vidattn.tuning.search_space import check_attention_forms
 from vidattn.tuning.search_space import check_choices
-from vidattn.tuning.search_space import check_dropout_range
-from vidattn.tuning.search_space import check_learning_rate_range
-from vidattn.tuning.search_space import check_range
+from vidattn.tuning.search_space import check_common_space
 from vidattn.tuning.search_space import choice_or_value
 from vidattn.tuning.search_space import dropout_hyperparameter
 from vidattn.tuning.search_space import fit_with_metrics
 from vidattn.tuning.search_space import learning_rate_hyperparameter
 from vidattn.tuning.search_space import penalty_hyperparameter
-from vidattn.utils.arguments import check_non_negative_number
 from vidattn.utils.arguments import check_positive_int
 
 # The caption metrics each objective needs (`vidattn.metrics.caption_scores`).
@@ -132,21 +128,16 @@ class CaptionHyperModel(keras_tuner.HyperModel):
         self.embedding_dims = check_choices(
             "embedding_dims", embedding_dims, check_positive_int
         )
-        self.penalties = check_choices(
-            "penalties", penalties, check_non_negative_number
+        common = check_common_space(
+            penalties,
+            penalty_range,
+            dropout_range,
+            learning_rate_range,
+            attentions,
+            ATTENTION_FORMS,
         )
-        self.penalty_range = (
-            None
-            if penalty_range is None
-            else check_range("penalty_range", penalty_range)
-        )
-        self.dropout_range = check_dropout_range("dropout_range", dropout_range)
-        self.learning_rate_range = check_learning_rate_range(
-            "learning_rate_range", learning_rate_range
-        )
-        self.attentions = check_attention_forms(
-            "attentions", attentions, ATTENTION_FORMS
-        )
+        for name, value in common.items():
+            setattr(self, name, value)
         self.beam_widths = check_choices(
             "beam_widths", beam_widths, check_positive_int
         )

@@ -61,6 +61,37 @@ def check_learning_rate_range(name, bounds):
     return check_range(name, bounds, check_positive_number)
 
 
+def check_common_space(
+    penalties,
+    penalty_range,
+    dropout_range,
+    learning_rate_range,
+    attentions,
+    known_attentions,
+):
+    """The checked values of what both models' searches share.
+
+    Returns:
+        A dict with the keys `"penalties"`, `"penalty_range"` (or `None`),
+        `"dropout_range"`, `"learning_rate_range"` and `"attentions"`.
+    """
+    return {
+        "penalties": check_choices(
+            "penalties", penalties, check_non_negative_number
+        ),
+        "penalty_range": None
+        if penalty_range is None
+        else check_range("penalty_range", penalty_range),
+        "dropout_range": check_dropout_range("dropout_range", dropout_range),
+        "learning_rate_range": check_learning_rate_range(
+            "learning_rate_range", learning_rate_range
+        ),
+        "attentions": check_attention_forms(
+            "attentions", attentions, known_attentions
+        ),
+    }
+
+
 def choice_or_value(hp, name, values):
     """`hp.Choice(name, values)`, or the one value when there is only one.
 

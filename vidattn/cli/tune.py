@@ -215,7 +215,10 @@ def _list_flag(name, convert, kind, length=None):
 
 def _print_worker_trials(tuner_id, trials):
     count = f"{len(trials)} trial{'' if len(trials) == 1 else 's'}"
-    print(f"Worker {tuner_id} ran {count}; the chief keeps their results.")
+    # With --trials_per_process, each process reports its own trials, and
+    # the parent lists every process's ("Trials 0-3 ran in process 1").
+    who = "'s last process" if CHILD_PROCESS in os.environ else ""
+    print(f"Worker {tuner_id}{who} ran {count}; the chief keeps their results.")
     for trial in trials:
         print(
             f"Trial {trial.trial_id} {trial.status}:",
